@@ -1,0 +1,1 @@
+"""The ``enseal`` command line (layer L6): formatting and wiring only."""

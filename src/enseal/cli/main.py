@@ -1,0 +1,25 @@
+"""Entry point of the ``enseal`` command: the typer application and its sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="enseal",
+    help="End-to-end encrypted calls, meetings and chat on MLS and SFrame.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the Enseal version."""
+    from enseal import __version__
+
+    typer.echo(__version__)
+
+
+@app.callback()
+def main() -> None:
+    """End-to-end encrypted calls, meetings and chat on MLS and SFrame."""

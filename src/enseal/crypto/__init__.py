@@ -1,0 +1,1 @@
+"""enseal.crypto"""

@@ -1,0 +1,1 @@
+"""Messaging Layer Security (RFC 9420), sans-I/O: group state, trees, key schedule, framing."""
