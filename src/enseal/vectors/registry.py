@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from enseal.vectors import deserialization, tree_math
+from enseal.vectors import crypto_basics, deserialization, tree_math
 from enseal.vectors.outcome import Case, VectorSkipped
 
 RUNNERS: tuple[ModuleType, ...] = (
     tree_math,
+    crypto_basics,
     deserialization,
 )
 
@@ -63,7 +64,7 @@ def run_file(loaded: LoadedFile, report: Callable[[Case, str], None] | None = No
             skipped += 1
             if report:
                 report(case, f"skipped: {skip.reason}")
-        except Exception as exc:  # noqa: BLE001 - a failing case of any kind is reported, not fatal
+        except Exception as exc:  # a failing case of any kind is reported, not fatal
             failed += 1
             if report:
                 report(case, f"FAILED: {type(exc).__name__}: {exc}")

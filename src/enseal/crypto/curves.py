@@ -1,0 +1,48 @@
+"""Parameters of the NIST prime curves used by ECDSA and DHKEM (SEC 2, FIPS 186-5).
+
+Only the group orders and encoding sizes live here: they bound the rejection sampling of
+DeriveKeyPair (RFC 9180 section 7.1.3) and the generation of signing keys.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+
+class NistCurve(Enum):
+    """``scalar_size`` is Nsk; ``point_size`` the uncompressed point (Npk); ``mask`` the
+    bitmask applied to the first candidate byte by DeriveKeyPair."""
+
+    P256 = ("P-256", 32, 65, 0xFF,
+            0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
+    P384 = ("P-384", 48, 97, 0xFF,
+            0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973)
+    P521 = ("P-521", 66, 133, 0x01,
+            0x01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409)
+
+    def __init__(self, label: str, scalar_size: int, point_size: int, mask: int, order: int) -> None:
+        self.label = label
+        self.scalar_size = scalar_size
+        self.point_size = point_size
+        self.mask = mask
+        self.order = order
+
+    def pyca(self) -> ec.EllipticCurve:
+        return _PYCA[self]()
+
+    def private_key(self, scalar: int) -> ec.EllipticCurvePrivateKey:
+        return ec.derive_private_key(scalar, _PYCA[self]())
+
+    def scalar_from_candidate(self, candidate: bytes) -> int | None:
+        """Masked candidate as an integer if it is a valid scalar (0 < sk < order), else None."""
+        value = int.from_bytes(bytes((candidate[0] & self.mask,)) + candidate[1:], "big")
+        return value if 0 < value < self.order else None
+
+
+_PYCA: dict[NistCurve, type[ec.EllipticCurve]] = {
+    NistCurve.P256: ec.SECP256R1,
+    NistCurve.P384: ec.SECP384R1,
+    NistCurve.P521: ec.SECP521R1,
+}
