@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import typer
 
+from enseal.cli.bench import bench
+
 app = typer.Typer(
     name="enseal",
     help="End-to-end encrypted calls, meetings and chat on MLS and SFrame.",
     no_args_is_help=True,
     add_completion=False,
 )
+
+app.command(
+    "bench",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)(bench)
+
+
+@app.callback()
+def main() -> None:
+    """End-to-end encrypted calls, meetings and chat on MLS and SFrame."""
 
 
 @app.command()
@@ -18,8 +30,3 @@ def version() -> None:
     from enseal import __version__
 
     typer.echo(__version__)
-
-
-@app.callback()
-def main() -> None:
-    """End-to-end encrypted calls, meetings and chat on MLS and SFrame."""

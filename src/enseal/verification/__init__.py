@@ -1,0 +1,1 @@
+"""Security codes and safety numbers that people compare to verify end-to-end encryption."""
