@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import hpke as pyca_hpke
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from enseal.crypto import AeadAlgorithm, DhKem, HashAlgorithm, HpkeSuite, system_random
+from enseal.crypto import AeadAlgorithm, DhKem, HpkeSuite, system_random
 from enseal.errors import AuthenticationError, CryptoError
 
 # pyca's HPKE covers these KEMs (not X448), each with its own KDF per RFC 9180.

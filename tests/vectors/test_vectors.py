@@ -28,7 +28,7 @@ def _collect() -> list[tuple[LoadedFile, Case]]:
 _PARAMS = _collect()
 
 
-@pytest.mark.parametrize(("loaded", "case"), _PARAMS, ids=[f"{l.name}:{c.case_id}" for l, c in _PARAMS])
+@pytest.mark.parametrize(("loaded", "case"), _PARAMS, ids=[f"{f.name}:{c.case_id}" for f, c in _PARAMS])
 def test_vector_case(loaded: LoadedFile, case: Case) -> None:
     try:
         loaded.run(case)

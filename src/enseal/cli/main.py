@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from enseal.cli.bench import bench
+from enseal.cli.demo import demo
 
 app = typer.Typer(
     name="enseal",
@@ -17,6 +18,7 @@ app.command(
     "bench",
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )(bench)
+app.command("demo")(demo)
 
 
 @app.callback()

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from enseal.vectors import crypto_basics, deserialization, tree_math
+from enseal.vectors import crypto_basics, deserialization, key_schedule, secret_tree, tree_math
 from enseal.vectors.outcome import Case, VectorSkipped
 
 RUNNERS: tuple[ModuleType, ...] = (
     tree_math,
     crypto_basics,
     deserialization,
+    key_schedule,
+    secret_tree,
 )
 
 
