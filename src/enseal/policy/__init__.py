@@ -1,1 +1,156 @@
-"""enseal.policy"""
+"""Enhanced-encryption policy, as Microsoft Teams does it (ARCHITECTURE.md section 1, "Policy"
+and "Features that need the service to see media are off under E2EE"). Layer L3.
+
+Pure decision functions over frozen data, used by the server to enforce and by the client to
+show the user why: no I/O, no storage, no clock. docs/policy.md explains the rules for admins.
+"""
+
+from enseal.policy.admin_input import (
+    GLOBAL_POLICY_NAME,
+    is_global_policy_name,
+    parse_setting,
+    policy_name_key,
+    validate_description,
+    validate_identifier,
+    validate_policy_name,
+    validate_rank,
+)
+from enseal.policy.administration import (
+    add_policy,
+    assign_policy,
+    remove_policy,
+    unassign_policy,
+    update_policy,
+)
+from enseal.policy.assignment import (
+    AssignmentTarget,
+    EffectivePolicy,
+    GroupTarget,
+    PolicyAssignment,
+    PolicySource,
+    TenantPolicies,
+    TenantTarget,
+    UserTarget,
+    resolve_effective_policy,
+)
+from enseal.policy.calls import CallDecision, decide_call, decide_e2ee_call_setting
+from enseal.policy.decision import Encryption, Permission
+from enseal.policy.errors import (
+    AssignmentNotFound,
+    DuplicateAssignment,
+    DuplicatePolicyName,
+    DuplicateRank,
+    InvalidDescription,
+    InvalidIdentifier,
+    InvalidPolicyName,
+    InvalidRank,
+    InvalidSetting,
+    PolicyDenied,
+    PolicyInputError,
+    PolicyInUse,
+    ReservedPolicyName,
+    TooManyGroupAssignments,
+    TooManyPolicies,
+    UnknownPolicy,
+)
+from enseal.policy.features import (
+    SERVICE_ROLE_OF_FEATURE,
+    Feature,
+    FeatureDecision,
+    ServiceRole,
+    decide_feature,
+    decide_service_participant,
+)
+from enseal.policy.limits import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_GROUP_ASSIGNMENTS,
+    MAX_IDENTIFIER_LENGTH,
+    MAX_POLICIES_PER_TENANT,
+    MAX_POLICY_NAME_LENGTH,
+)
+from enseal.policy.meetings import MeetingDecision, decide_meeting_encryption, decide_meeting_join
+from enseal.policy.model import (
+    DEFAULT_TENANT_E2EE,
+    GLOBAL_DEFAULT_POLICY,
+    CallsMode,
+    EnhancedEncryptionPolicy,
+    MeetingsMode,
+    Tenant,
+    TenantE2EE,
+    TenantKind,
+)
+from enseal.policy.party import Party
+from enseal.policy.reasons import REASON_MESSAGES, Explanation, Reason, Side
+
+__all__ = [
+    "DEFAULT_TENANT_E2EE",
+    "GLOBAL_DEFAULT_POLICY",
+    "GLOBAL_POLICY_NAME",
+    "MAX_DESCRIPTION_LENGTH",
+    "MAX_GROUP_ASSIGNMENTS",
+    "MAX_IDENTIFIER_LENGTH",
+    "MAX_POLICIES_PER_TENANT",
+    "MAX_POLICY_NAME_LENGTH",
+    "REASON_MESSAGES",
+    "SERVICE_ROLE_OF_FEATURE",
+    "AssignmentNotFound",
+    "AssignmentTarget",
+    "CallDecision",
+    "CallsMode",
+    "DuplicateAssignment",
+    "DuplicatePolicyName",
+    "DuplicateRank",
+    "EffectivePolicy",
+    "Encryption",
+    "EnhancedEncryptionPolicy",
+    "Explanation",
+    "Feature",
+    "FeatureDecision",
+    "GroupTarget",
+    "InvalidDescription",
+    "InvalidIdentifier",
+    "InvalidPolicyName",
+    "InvalidRank",
+    "InvalidSetting",
+    "MeetingDecision",
+    "MeetingsMode",
+    "Party",
+    "Permission",
+    "PolicyAssignment",
+    "PolicyDenied",
+    "PolicyInUse",
+    "PolicyInputError",
+    "PolicySource",
+    "Reason",
+    "ReservedPolicyName",
+    "ServiceRole",
+    "Side",
+    "Tenant",
+    "TenantE2EE",
+    "TenantKind",
+    "TenantPolicies",
+    "TenantTarget",
+    "TooManyGroupAssignments",
+    "TooManyPolicies",
+    "UnknownPolicy",
+    "UserTarget",
+    "add_policy",
+    "assign_policy",
+    "decide_call",
+    "decide_e2ee_call_setting",
+    "decide_feature",
+    "decide_meeting_encryption",
+    "decide_meeting_join",
+    "decide_service_participant",
+    "is_global_policy_name",
+    "parse_setting",
+    "policy_name_key",
+    "remove_policy",
+    "resolve_effective_policy",
+    "unassign_policy",
+    "update_policy",
+    "validate_description",
+    "validate_identifier",
+    "validate_policy_name",
+    "validate_rank",
+]

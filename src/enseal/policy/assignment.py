@@ -102,7 +102,7 @@ _SOURCE_OF_TARGET: dict[type[AssignmentTarget] | type[None], PolicySource] = {
     TenantTarget: PolicySource.TENANT,
 }
 
-_SOURCE_REASON = {
+_SOURCE_REASON: dict[PolicySource, Reason] = {
     PolicySource.USER: Reason.POLICY_FROM_USER_ASSIGNMENT,
     PolicySource.GROUP: Reason.POLICY_FROM_GROUP_ASSIGNMENT,
     PolicySource.TENANT: Reason.POLICY_FROM_TENANT_ASSIGNMENT,
@@ -188,31 +188,24 @@ class EffectivePolicy:
 
     @property
     def provenance(self) -> str:
-        """Where the policy came from, for people: ``policy 'Strict' via group 'eng' (rank 1)``."""
+        """Where the policy came from, for people: ``policy 'Strict' via group 'eng', rank 1``."""
         text = f"policy '{self.policy.name}'"
-        target = None if self.assignment is None else self.assignment.target
-        if isinstance(target, UserTarget):
+        assignment = self.assignment
+        if assignment is None:
+            return f"{text}, the built-in default"
+        if isinstance(assignment.target, UserTarget):
             return f"{text} assigned to the user"
-        if isinstance(target, GroupTarget):
-            assert self.assignment is not None
-            return f"{text} via group '{target.group_id}' (rank {self.assignment.rank})"
-        if isinstance(target, TenantTarget):
-            return f"{text} assigned to the tenant"
-        return f"{text}, the built-in default"
+        if isinstance(assignment.target, GroupTarget):
+            return f"{text} via group '{assignment.target.group_id}', rank {assignment.rank}"
+        return f"{text} assigned to the tenant"
 
     @property
     def reasons(self) -> tuple[Explanation, ...]:
         """Why this policy applies: one explanation naming the rule of precedence used."""
-        return (
-            Explanation(
-                reason=_SOURCE_REASON[self.source], side=None, user_id=self.user_id, detail=self.provenance
-            ),
-        )
+        return (Explanation(reason=_SOURCE_REASON[self.source], user_id=self.user_id, detail=self.provenance),)
 
 
-def resolve_effective_policy(
-    policies: TenantPolicies, *, user_id: str, group_ids: Set[str]
-) -> EffectivePolicy:
+def resolve_effective_policy(policies: TenantPolicies, *, user_id: str, group_ids: Set[str]) -> EffectivePolicy:
     """The effective policy of ``user_id``, a member of the groups ``group_ids``.
 
     Precedence: user assignment, then the group assignment with the lowest rank among the user's

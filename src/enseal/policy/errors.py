@@ -63,10 +63,7 @@ class InvalidDescription(PolicyInputError):
 
 
 class InvalidIdentifier(PolicyInputError):
-    rule = (
-        f"an identifier is 1-{MAX_IDENTIFIER_LENGTH} printable characters"
-        " without leading or trailing whitespace"
-    )
+    rule = f"an identifier is 1-{MAX_IDENTIFIER_LENGTH} printable characters without leading or trailing whitespace"
 
 
 class InvalidSetting(PolicyInputError):
