@@ -153,6 +153,9 @@ class HpkePrivateKey:
     @classmethod
     def from_bytes(cls, kem: DhKem, raw: bytes) -> HpkePrivateKey:
         """DeserializePrivateKey (RFC 9180 section 7.1.2)."""
+        if kem.curve is not None and 0 < len(raw) < kem.private_key_size:
+            # Some implementations serialize NIST scalars without leading zeros.
+            raw = raw.rjust(kem.private_key_size, b"\x00")
         if len(raw) != kem.private_key_size:
             raise CryptoError(f"{kem.label}: private key must be {kem.private_key_size} bytes")
         try:

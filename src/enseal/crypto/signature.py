@@ -109,6 +109,9 @@ class SignaturePrivateKey:
     @classmethod
     def from_bytes(cls, scheme: SignatureScheme, raw: bytes) -> SignaturePrivateKey:
         """Load a private key in the MLS encoding (raw EdDSA key or big-endian ECDSA scalar)."""
+        if scheme.curve is not None and 0 < len(raw) < scheme.private_key_size:
+            # Some implementations serialize ECDSA scalars without leading zeros.
+            raw = raw.rjust(scheme.private_key_size, b"\x00")
         if len(raw) != scheme.private_key_size:
             raise LocalProtocolError(f"{scheme.label} private key must be {scheme.private_key_size} bytes")
         try:

@@ -11,10 +11,22 @@ the confirmation tag as ``opaque<V>``.
 
 from __future__ import annotations
 
-from enseal.codec import encode_varint
+from enseal.codec import Writer, encode_varint
 from enseal.crypto import CipherSuite, constant_time_equal
-from enseal.errors import ConfirmationTagError
+from enseal.errors import ConfirmationTagError, LocalProtocolError
+from enseal.mls.framing import AuthenticatedContent
 from enseal.mls.key_schedule import ConfirmationKey
+
+
+def confirmed_transcript_input(authenticated: AuthenticatedContent) -> bytes:
+    """``ConfirmedTranscriptHashInput``: wire_format, the commit's FramedContent, signature."""
+    if authenticated.auth.confirmation_tag is None:
+        raise LocalProtocolError("only a commit enters the transcript")
+    w = Writer()
+    w.u16(authenticated.wire_format)
+    authenticated.content.encode(w)
+    w.opaque(authenticated.auth.signature)
+    return w.getvalue()
 
 
 def confirmed_transcript_hash(suite: CipherSuite, interim_before: bytes, confirmed_input: bytes) -> bytes:
