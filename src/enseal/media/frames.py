@@ -57,9 +57,14 @@ def check_picture_size(width: int, height: int) -> None:
         raise LocalProtocolError(f"picture size must be even and at least 2x2, got {width}x{height}")
     if max(width, height) > MAX_VIDEO_DIMENSION or width * height > MAX_VIDEO_PIXELS:
         raise LocalProtocolError(
-            f"picture size {width}x{height} exceeds {MAX_VIDEO_DIMENSION} per side or "
-            f"{MAX_VIDEO_PIXELS} pixels"
+            f"picture size {width}x{height} exceeds {MAX_VIDEO_DIMENSION} per side or {MAX_VIDEO_PIXELS} pixels"
         )
+
+
+def check_stream_id(stream_id: int) -> None:
+    """Raise :class:`LocalProtocolError` unless ``stream_id`` is a uint32."""
+    if not 0 <= stream_id <= UINT32_MAX:
+        raise LocalProtocolError(f"stream id must be a uint32, got {stream_id}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -78,8 +83,7 @@ class PcmFrame:
             raise LocalProtocolError("a PCM frame timestamp is non-negative")
         if self.samples.dtype != np.int16 or self.samples.shape != (AUDIO_FRAME_SAMPLES,):
             raise LocalProtocolError(
-                f"a PCM frame is {AUDIO_FRAME_SAMPLES} int16 samples, got "
-                f"{self.samples.dtype} {self.samples.shape}"
+                f"a PCM frame is {AUDIO_FRAME_SAMPLES} int16 samples, got {self.samples.dtype} {self.samples.shape}"
             )
         _frozen_array(self.samples)
 

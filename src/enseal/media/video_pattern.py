@@ -3,15 +3,16 @@
 Layout of a picture of ``width`` x ``height`` (both even, width >= :data:`MIN_PATTERN_WIDTH`,
 height >= :data:`MIN_PATTERN_HEIGHT`):
 
-* rows ``[0, CODE_ROW_HEIGHT)``: the frame number modulo ``2**CODE_BITS`` as ``CODE_BITS``
+* rows ``[0, band)``, ``band = max(8, height // 15)``: the frame number modulo ``2**CODE_BITS`` as ``CODE_BITS``
   equal-width cells, most significant bit first, white (Y=235) for 1 and black (Y=16) for 0;
-* rows ``[CODE_ROW_HEIGHT, 2*CODE_ROW_HEIGHT)``: the same cells inverted, so a reader can tell
+* rows ``[band, 2*band)``: the same cells inverted, so a reader can tell
   a real code from a picture that merely has bright and dark areas;
 * the rest: a diagonal luma ramp and chroma gradients that scroll with the frame number, and a
   bright square that moves across, so consecutive pictures differ as real video does.
 
-Each band is one 16-pixel macroblock row, so a lossy codec at a modest bitrate keeps the cells
-readable. :func:`read_frame_number` recovers the number from a decoded picture.
+At 320x240 each band is one 16-pixel macroblock row and each cell 20 pixels wide, so a lossy
+codec at a modest bitrate keeps the cells readable. :func:`read_frame_number` recovers the
+number from a decoded picture.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from enseal.media.frames import Uint8Array, VideoPicture, check_picture_size
 CODE_BITS = 16
 """Bits of the frame number shown in each picture (the number is shown modulo 2**16)."""
 
-CODE_ROW_HEIGHT = 16
-"""Height in pixels of each of the two code bands."""
+CODE_BAND_FRACTION = 15
+"""Each of the two code bands is ``height // 15`` pixels high (16 at 240 lines), so the code
+scales with the picture and survives resizing."""
+
+MIN_CODE_BAND = 8
 
 MIN_PATTERN_WIDTH = 128
 """Narrowest pattern: each code cell is at least 8 pixels wide."""
@@ -50,9 +54,12 @@ def check_pattern_size(width: int, height: int) -> None:
     check_picture_size(width, height)
     if width < MIN_PATTERN_WIDTH or height < MIN_PATTERN_HEIGHT:
         raise LocalProtocolError(
-            f"the test pattern needs at least {MIN_PATTERN_WIDTH}x{MIN_PATTERN_HEIGHT}, "
-            f"got {width}x{height}"
+            f"the test pattern needs at least {MIN_PATTERN_WIDTH}x{MIN_PATTERN_HEIGHT}, got {width}x{height}"
         )
+
+
+def _band_height(height: int) -> int:
+    return max(MIN_CODE_BAND, height // CODE_BAND_FRACTION)
 
 
 def _cell_bounds(width: int) -> list[tuple[int, int]]:
@@ -69,7 +76,8 @@ def render_pattern(frame_number: int, width: int, height: int) -> Uint8Array:
     ys, xs = np.mgrid[0:height, 0:width]
     ramp = (xs + ys + shift) % 512
     luma = (LUMA_BLACK + np.abs(ramp - 256) * (LUMA_WHITE - LUMA_BLACK) // 256).astype(np.uint8)
-    top = 2 * CODE_ROW_HEIGHT
+    band = _band_height(height)
+    top = 2 * band
     span = max(1, width - _SQUARE)
     square_x = shift % span
     square_y = top + (height - top - _SQUARE) // 2
@@ -77,14 +85,14 @@ def render_pattern(frame_number: int, width: int, height: int) -> Uint8Array:
     code = frame_number % (1 << CODE_BITS)
     for i, (x0, x1) in enumerate(_cell_bounds(width)):
         bit = (code >> (CODE_BITS - 1 - i)) & 1
-        luma[:CODE_ROW_HEIGHT, x0:x1] = LUMA_WHITE if bit else LUMA_BLACK
-        luma[CODE_ROW_HEIGHT:top, x0:x1] = LUMA_BLACK if bit else LUMA_WHITE
+        luma[:band, x0:x1] = LUMA_WHITE if bit else LUMA_BLACK
+        luma[band:top, x0:x1] = LUMA_BLACK if bit else LUMA_WHITE
     luma[:top, _cell_bounds(width)[-1][1] :] = LUMA_MID
     cys, cxs = np.mgrid[0 : height // 2, 0 : width // 2]
-    u = (64 + (cxs * 2 + shift) % 128).astype(np.uint8)
-    v = (64 + (cys * 2 + shift // 2) % 128).astype(np.uint8)
-    u[: top // 2] = 128
-    v[: top // 2] = 128
+    u = (64 + np.abs((cxs * 2 + shift) % 256 - 128)).astype(np.uint8)
+    v = (64 + np.abs((cys * 2 + shift // 2) % 256 - 128)).astype(np.uint8)
+    u[:band] = 128
+    v[:band] = 128
     chroma = np.concatenate([u.reshape(-1), v.reshape(-1)]).reshape(height // 2, width)
     return np.ascontiguousarray(np.concatenate([luma, chroma], axis=0))
 
@@ -101,13 +109,14 @@ def read_frame_number(picture: VideoPicture) -> int:
             "picture is too small to hold the test pattern", f"{picture.width}x{picture.height}"
         )
     luma = picture.luma.astype(np.int32)
-    inset_y = CODE_ROW_HEIGHT // 4
+    band = _band_height(picture.height)
+    inset_y = band // 4
     code = 0
     for i, (x0, x1) in enumerate(_cell_bounds(picture.width)):
         inset_x = (x1 - x0) // 4
         cols = slice(x0 + inset_x, x1 - inset_x)
-        upper = float(luma[inset_y : CODE_ROW_HEIGHT - inset_y, cols].mean())
-        lower = float(luma[CODE_ROW_HEIGHT + inset_y : 2 * CODE_ROW_HEIGHT - inset_y, cols].mean())
+        upper = float(luma[inset_y : band - inset_y, cols].mean())
+        lower = float(luma[band + inset_y : 2 * band - inset_y, cols].mean())
         clear = min(abs(upper - LUMA_MID), abs(lower - LUMA_MID)) >= CODE_MARGIN
         if not clear or (upper > LUMA_MID) == (lower > LUMA_MID):
             raise PatternNotRecognisedError(
