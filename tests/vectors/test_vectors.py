@@ -45,7 +45,9 @@ def test_data_integrity() -> None:
 
 
 KNOWN_FILES = {
-    "mls": {"tree-math", "crypto-basics", "deserialization"},
+    "mls": {"tree-math", "crypto-basics", "deserialization", "messages", "tree-validation", "tree-operations",
+            "treekem"},
+    "sframe": {"rfc9605-test-vectors", "sframe-wg-head-test-vectors", "sframe-wg-head-test-vectors-aes256"},
 }
 
 

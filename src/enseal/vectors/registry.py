@@ -8,15 +8,37 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from enseal.vectors import crypto_basics, deserialization, key_schedule, secret_tree, tree_math
+from enseal.vectors import (
+    crypto_basics,
+    deserialization,
+    key_schedule,
+    message_protection,
+    messages,
+    psk_secret,
+    secret_tree,
+    sframe_vectors,
+    transcript_hashes,
+    tree_math,
+    tree_operations,
+    tree_validation,
+    treekem,
+)
 from enseal.vectors.outcome import Case, VectorSkipped
 
 RUNNERS: tuple[ModuleType, ...] = (
     tree_math,
+    messages,
+    tree_validation,
+    tree_operations,
+    treekem,
     crypto_basics,
     deserialization,
     key_schedule,
+    message_protection,
+    psk_secret,
     secret_tree,
+    transcript_hashes,
+    sframe_vectors,
 )
 
 
