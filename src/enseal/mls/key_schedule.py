@@ -143,7 +143,13 @@ def epoch_secrets(
 ) -> EpochSecrets:
     """The epoch_secret from the joiner secret and everything derived from it."""
     member = _member_secret(suite, joiner, psk_secret)
-    epoch = suite.expand_with_label(member, b"epoch", group_context, suite.hash_size)
+    epoch = EpochSecret(suite.expand_with_label(member, b"epoch", group_context, suite.hash_size))
+    return derive_epoch_secrets(suite, epoch)
+
+
+def derive_epoch_secrets(suite: CipherSuite, epoch_secret: EpochSecret) -> EpochSecrets:
+    """Every secret derived from ``epoch_secret`` (a group's creator draws it at random, section 11)."""
+    epoch = epoch_secret.reveal()
 
     def derive(label: bytes) -> bytes:
         return suite.derive_secret(epoch, label)

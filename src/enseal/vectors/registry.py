@@ -14,6 +14,7 @@ from enseal.vectors import (
     key_schedule,
     message_protection,
     messages,
+    passive_client,
     psk_secret,
     secret_tree,
     sframe_vectors,
@@ -22,6 +23,7 @@ from enseal.vectors import (
     tree_operations,
     tree_validation,
     treekem,
+    welcome,
 )
 from enseal.vectors.outcome import Case, VectorSkipped
 
@@ -39,6 +41,8 @@ RUNNERS: tuple[ModuleType, ...] = (
     secret_tree,
     transcript_hashes,
     sframe_vectors,
+    welcome,
+    passive_client,
 )
 
 
