@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Final
 
 from enseal.crypto import (
     CipherSuite,
     HpkePrivateKey,
     RandomSource,
+    Secret,
     SignaturePrivateKey,
     cipher_suite,
     constant_time_equal,
@@ -62,6 +62,8 @@ from enseal.mls.group_config import MAX_RESUMPTION_PSKS, GroupConfig
 from enseal.mls.group_context import GroupContext
 from enseal.mls.group_info import GroupInfo
 from enseal.mls.group_join import join_by_external_commit, join_from_welcome
+from enseal.mls.group_persistence import group_from_bytes, group_to_bytes
+from enseal.mls.group_state import TRANSITIONS, EpochState, GroupStatus, PastEpoch
 from enseal.mls.group_welcome import build_welcome
 from enseal.mls.key_package import KeyPackage
 from enseal.mls.key_package_bundle import KeyPackageBundle, default_capabilities, default_lifetime
@@ -103,26 +105,6 @@ MAX_CACHED_PROPOSALS: Final = 1024
 """Bound on proposals kept per epoch waiting for a commit."""
 
 
-# -- lifecycle -------------------------------------------------------------------------------------
-
-
-class GroupStatus(Enum):
-    ACTIVE = "active"
-    """A member that can send and receive."""
-    REMOVED = "removed"
-    """A commit removed this member; it may still read late messages of earlier epochs."""
-    REINIT_PENDING = "reinit-pending"
-    """A commit with a ReInit was merged: "the client MUST NOT use the group to send messages
-    anymore" and waits for the Welcome to the new group (section 12.4.2)."""
-
-
-_TRANSITIONS: Final[dict[GroupStatus, frozenset[GroupStatus]]] = {
-    GroupStatus.ACTIVE: frozenset({GroupStatus.ACTIVE, GroupStatus.REMOVED, GroupStatus.REINIT_PENDING}),
-    GroupStatus.REMOVED: frozenset(),
-    GroupStatus.REINIT_PENDING: frozenset(),
-}
-
-
 # -- what process() returns ------------------------------------------------------------------------
 
 
@@ -156,21 +138,12 @@ class ProposalMessage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
-class _EpochState:
-    """Everything a member holds for one epoch besides its ratchets."""
-
-    public: PublicEpoch
-    secrets: ks.EpochSecrets
-    private_keys: TreePrivateKeys
-
-
-@dataclass(frozen=True, slots=True, kw_only=True, repr=False)
 class StagedCommit:
     """A commit, processed but not applied: inspect it, then :meth:`Group.merge` it."""
 
     from_epoch: Epoch
     public: StagedPublicCommit
-    state: _EpochState | None
+    state: EpochState | None
     """The new epoch (None if the commit removes this member)."""
     own: bool = False
     message: bytes = b""
@@ -239,15 +212,6 @@ class CommitOutput:
         return f"CommitOutput({self.staged!r}, welcome={'yes' if self.welcome else 'no'})"
 
 
-@dataclass(slots=True)
-class _PastEpoch:
-    """Keys of an earlier epoch kept to read late application messages (section 14)."""
-
-    public: PublicEpoch
-    sender_data_secret: ks.SenderDataSecret
-    secret_tree: SecretTree
-
-
 def _member(index: LeafIndex, leaf: LeafNode) -> Member:
     return Member(leaf_index=index, credential=leaf.credential, signature_key=leaf.signature_key)
 
@@ -265,7 +229,7 @@ class Group:
     def __init__(
         self,
         *,
-        state: _EpochState,
+        state: EpochState,
         own_leaf: LeafIndex,
         signer: SignaturePrivateKey,
         config: GroupConfig,
@@ -279,14 +243,14 @@ class Group:
         self._cache: OrderedDict[ProposalRef, CachedProposal] = OrderedDict()
         self._own_update_keys: dict[ProposalRef, HpkePrivateKey] = {}
         self._pending: StagedCommit | None = None
-        self._past: deque[_PastEpoch] = deque(maxlen=max(0, config.max_past_epochs))
+        self._past: deque[PastEpoch] = deque(maxlen=max(0, config.max_past_epochs))
         self._resumption: OrderedDict[int, ks.ResumptionPsk] = OrderedDict()
         self._status = status
         self._reinit: ReInit | None = None
         self._remember_resumption_psk()
 
     @staticmethod
-    def _new_secret_tree(state: _EpochState) -> SecretTree:
+    def _new_secret_tree(state: EpochState) -> SecretTree:
         return SecretTree(state.public.suite, state.secrets.encryption_secret, state.public.tree.leaf_count)
 
     # -- reading ------------------------------------------------------------------------------------
@@ -354,6 +318,15 @@ class Group:
         value = self._resumption.get(epoch)
         return None if value is None else value.reveal()
 
+    def to_bytes(self) -> Secret:
+        """The whole state as versioned bytes (secrets included: store them encrypted)."""
+        return group_to_bytes(self)
+
+    @classmethod
+    def from_bytes(cls, data: Secret | bytes, *, config: GroupConfig | None = None) -> Group:
+        """A group restored from :meth:`to_bytes`."""
+        return group_from_bytes(cls, data, config or GroupConfig())
+
     def group_info(self, *, with_tree: bool | None = None, with_external_pub: bool | None = None) -> bytes:
         """A signed GroupInfo for the current epoch as an MLSMessage (section 12.4.3)."""
         return serialize(MLSMessage(body=self._make_group_info(self._state, with_tree, with_external_pub)))
@@ -397,7 +370,7 @@ class Group:
         # "Epoch secret: A fresh random value of size KDF.Nh"
         secrets = ks.derive_epoch_secrets(suite, ks.EpochSecret(rng(suite.hash_size)))
         tag = transcript.confirmation_tag(suite, secrets.confirmation_key, b"")
-        state = _EpochState(
+        state = EpochState(
             public=PublicEpoch.of(suite, context, tree, tag),
             secrets=secrets,
             private_keys=TreePrivateKeys(suite, LeafIndex(0), leaf_key),
@@ -411,7 +384,7 @@ class Group:
             raise LocalProtocolError(f"the group is {self._status.value}: it cannot send")
 
     def _protect(self, content: FramedContent, auth_tag: bytes | None, wire_format: WireFormat,
-                 rng: RandomSource, *, state: _EpochState | None = None) -> tuple[MLSMessage, AuthenticatedContent]:
+                 rng: RandomSource, *, state: EpochState | None = None) -> tuple[MLSMessage, AuthenticatedContent]:
         """Sign ``content`` and wrap it as ``wire_format`` with the keys of the current epoch."""
         state = state or self._state
         suite = state.public.suite
@@ -598,7 +571,7 @@ class Group:
         private_keys = self._keys_after_proposals(applied)
         if pending_path is not None:
             private_keys = pending_path.private_keys
-        new_state = _EpochState(
+        new_state = EpochState(
             public=PublicEpoch.of(suite, new_context, tree, tag),
             secrets=secrets,
             private_keys=private_keys.restricted_to(tree) if pending_path is None else private_keys,
@@ -800,13 +773,13 @@ class Group:
         # message ... and verify that it is the same as the confirmation_tag field"
         transcript.verify_confirmation_tag(suite, secrets.confirmation_key,
                                            public.group_context.confirmed_transcript_hash, public.confirmation_tag)
-        new_state = _EpochState(public=public.next_epoch(suite), secrets=secrets, private_keys=keys)
+        new_state = EpochState(public=public.next_epoch(suite), secrets=secrets, private_keys=keys)
         return StagedCommit(from_epoch=self.epoch, public=public, state=new_state)
 
     # -- merging ----------------------------------------------------------------------------------------
 
     def _set_status(self, status: GroupStatus) -> None:
-        if status not in _TRANSITIONS[self._status]:
+        if status not in TRANSITIONS[self._status]:
             raise LocalProtocolError(f"group cannot go from {self._status.value} to {status.value}")
         self._status = status
 
@@ -817,7 +790,7 @@ class Group:
         if self._pending is not None and staged is not self._pending:
             self._pending = None  # another member's commit won this epoch
         old = self._state
-        self._past.append(_PastEpoch(public=old.public, sender_data_secret=old.secrets.sender_data_secret,
+        self._past.append(PastEpoch(public=old.public, sender_data_secret=old.secrets.sender_data_secret,
                                      secret_tree=self._secret_tree))
         self._cache.clear()
         self._own_update_keys.clear()
@@ -848,7 +821,7 @@ class Group:
 
     # -- GroupInfo ----------------------------------------------------------------------------------------
 
-    def _make_group_info(self, state: _EpochState, with_tree: bool | None, with_external_pub: bool | None) -> GroupInfo:
+    def _make_group_info(self, state: EpochState, with_tree: bool | None, with_external_pub: bool | None) -> GroupInfo:
         config = self._config
         extensions: list[Extension] = []
         if config.ratchet_tree_in_welcome if with_tree is None else with_tree:
@@ -910,7 +883,7 @@ class Group:
     @classmethod
     def _joined(cls, *, public: PublicEpoch, secrets: ks.EpochSecrets, private_keys: TreePrivateKeys,
                 signer: SignaturePrivateKey, config: GroupConfig) -> Group:
-        state = _EpochState(public=public, secrets=secrets, private_keys=private_keys)
+        state = EpochState(public=public, secrets=secrets, private_keys=private_keys)
         return cls(state=state, own_leaf=private_keys.leaf_index, signer=signer, config=config)
 
     # -- branching and reinitialization (sections 11.2, 11.3) -------------------------------------------
