@@ -97,7 +97,7 @@ def test_removed_member_is_cut_off_after_the_grace_window(trio: tuple[Group, Gro
 
 
 def test_new_member_cannot_read_earlier_epochs(trio: tuple[Group, Group, Group]) -> None:
-    alice, bob, _carol = trio
+    alice, _bob, _carol = trio
     a = _keys(alice)
     before = a.protect(b"before dave")
     _, _, dave_kp = _client("dave")

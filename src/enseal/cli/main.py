@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from enseal.cli.admin_cmd import admin_app
 from enseal.cli.bench import bench
 from enseal.cli.demo import demo
+from enseal.cli.server_cmd import server_app
 
 app = typer.Typer(
     name="enseal",
@@ -19,6 +21,8 @@ app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )(bench)
 app.command("demo")(demo)
+app.add_typer(server_app, name="server")
+app.add_typer(admin_app, name="admin")
 
 
 @app.callback()
