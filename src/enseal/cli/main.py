@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from enseal.cli.account_cmd import register, settings_app
 from enseal.cli.admin_cmd import admin_app
 from enseal.cli.bench import bench
+from enseal.cli.call_cmd import call, listen
+from enseal.cli.chat_cmd import chat_app
 from enseal.cli.demo import demo
 from enseal.cli.server_cmd import server_app
+from enseal.cli.verify_cmd import verify
 
 app = typer.Typer(
     name="enseal",
@@ -23,6 +27,12 @@ app.command(
 app.command("demo")(demo)
 app.add_typer(server_app, name="server")
 app.add_typer(admin_app, name="admin")
+app.command("register")(register)
+app.add_typer(settings_app, name="settings")
+app.command("verify")(verify)
+app.add_typer(chat_app, name="chat")
+app.command("call")(call)
+app.command("listen")(listen)
 
 
 @app.callback()
