@@ -35,6 +35,7 @@ from enseal.crypto import (
     constant_time_equal,
 )
 from enseal.errors import (
+    CryptoError,
     LocalProtocolError,
     ReplayError,
     ValidationError,
@@ -600,25 +601,59 @@ class Group:
                             staged=self._pending)
 
     def _committable_pending(self) -> list[ResolvedProposal]:
-        """The cached proposals this member may commit (section 12.2, 12.4: prefer a Remove over
-        an Update of the same leaf, never its own Update or its own removal)."""
-        removes = {c.proposal.removed for c in self._cache.values() if isinstance(c.proposal, Remove)}
+        """The cached proposals this member commits: all of them, less those that cannot be in
+        one valid list with the others (section 12.2), so that no combination of valid proposals
+        keeps the group from committing. Section 12.2's preferences: a Remove over an Update of
+        the same leaf, the most recent Update of a leaf, any other proposal over a ReInit.
+        Otherwise: the first Remove of a leaf, Add of a client and PreSharedKey of a PSK id, the
+        most recent GroupContextExtensions; never its own Update or removal, an Add of a client
+        in the group (that is not removed too) or a PSK this member does not hold."""
+        cached = list(self._cache.values())
+        tree = self.tree
+        removes = {c.proposal.removed for c in cached if isinstance(c.proposal, Remove)} - {self._own_leaf}
+        staying = [leaf for index, leaf in tree.members() if index not in removes]
+        same_client = self._config.same_client
+        latest_update = {c.sender: c.ref for c in cached if isinstance(c.proposal, Update)}
+        latest_gce = next((c.ref for c in reversed(cached) if isinstance(c.proposal, GroupContextExtensions)), None)
         out: list[ResolvedProposal] = []
-        seen_leaves: set[int] = set()
-        for cached in self._cache.values():
-            proposal, sender = cached.proposal, cached.sender
-            if isinstance(proposal, Update):
-                assert isinstance(sender, SenderMember)
-                if sender.leaf_index == self._own_leaf or sender.leaf_index in removes \
-                        or sender.leaf_index in seen_leaves:
-                    continue
-                seen_leaves.add(sender.leaf_index)
-            elif isinstance(proposal, Remove):
-                if proposal.removed == self._own_leaf or proposal.removed in seen_leaves:
-                    continue
-                seen_leaves.add(proposal.removed)
-            out.append(ResolvedProposal(proposal=proposal, sender=sender, ref=cached.ref))
+        seen: set[tuple[str, object]] = set()  # Removes, Adds and PSKs already taken
+        for c in cached:
+            proposal, sender = c.proposal, c.sender
+            match proposal:
+                case Update():
+                    assert isinstance(sender, SenderMember)
+                    keep = sender.leaf_index != self._own_leaf and sender.leaf_index not in removes \
+                        and latest_update[sender] == c.ref
+                case Remove(removed=removed):
+                    keep = removed != self._own_leaf and ("remove", removed) not in seen
+                    seen.add(("remove", removed))
+                case Add(key_package=kp):
+                    new = kp.leaf_node
+                    keep = ("add", new.signature_key) not in seen and not any(
+                        leaf.signature_key == new.signature_key
+                        or (same_client is not None and same_client(leaf.credential, new.credential))
+                        for leaf in staying)
+                    seen.add(("add", new.signature_key))
+                case PreSharedKey(psk=psk):
+                    keep = ("psk", psk) not in seen and self._holds_psk(psk)
+                    seen.add(("psk", psk))
+                case GroupContextExtensions():
+                    keep = c.ref == latest_gce
+                case _:
+                    keep = False  # ReInit (below) and ExternalInit (never valid in a member's commit)
+            if keep:
+                out.append(ResolvedProposal(proposal=proposal, sender=sender, ref=c.ref))
+        reinits = [c for c in cached if isinstance(c.proposal, ReInit)]
+        if not out and reinits:
+            out.append(ResolvedProposal(proposal=reinits[0].proposal, sender=reinits[0].sender, ref=reinits[0].ref))
         return out
+
+    def _holds_psk(self, psk: PreSharedKeyID) -> bool:
+        try:
+            self._psk_value(psk)
+        except ValidationError:
+            return False
+        return True
 
     def _keys_after_proposals(self, applied: AppliedProposals) -> TreePrivateKeys:
         """Own private keys after the proposals: a committed own Update replaces the leaf key."""
@@ -648,14 +683,18 @@ class Group:
         """Verify and decrypt a message for this group. Proposals are cached; commits come back
         staged (call :meth:`merge`). Raises a typed error and changes nothing on bad input."""
         message = deserialize(MLSMessage, data).body
+        if self._pending is not None and constant_time_equal(self._pending.message, data):
+            # The delivery service echoing our own commit back, in either wire format (our own
+            # PrivateMessage no longer decrypts for us: its key was deleted when we sent it).
+            return self._pending
         if isinstance(message, PublicMessage):
-            return self._process_public(message, data, now)
+            return self._process_public(message, now)
         if isinstance(message, PrivateMessage):
             return self._process_private(message, now)
         raise ValidationError("RFC 9420 §6: only PublicMessage and PrivateMessage belong to a group",
                               type(message).__name__)
 
-    def _process_public(self, message: PublicMessage, data: bytes, now: int) -> ProposalMessage | StagedCommit:
+    def _process_public(self, message: PublicMessage, now: int) -> ProposalMessage | StagedCommit:
         state = self._state
         content = message.content
         if content.group_id != self.group_id:
@@ -668,19 +707,11 @@ class Group:
             # check membership_tag"
             mp.verify_membership_tag(state.public.suite, state.secrets.membership_key, message,
                                      state.public.context_bytes)
-        own = self._own_message(content.sender, data)
-        if own is not None:
-            return own
+        sender = content.sender
+        if isinstance(sender, SenderMember) and sender.leaf_index == self._own_leaf:
+            raise ReplayError("a handshake message from this member itself")
         verified = state.public.authenticate(mp.public_to_authenticated(message))
         return self._handle_verified(verified, now)
-
-    def _own_message(self, sender: Sender, data: bytes) -> StagedCommit | None:
-        """The delivery service echoing our own commit back."""
-        if isinstance(sender, SenderMember) and sender.leaf_index == self._own_leaf:
-            if self._pending is not None and constant_time_equal(self._pending.message, data):
-                return self._pending
-            raise ReplayError("a handshake message from this member itself")
-        return None
 
     def _process_private(
         self, message: PrivateMessage, now: int
@@ -763,8 +794,12 @@ class Group:
         else:
             commit_secret = ks.CommitSecret(ks.zero_secret(suite))
         if applied.external_init is not None:
-            init_secret = ks.external_init_receiver(suite, state.secrets.external_key_pair(),
-                                                    applied.external_init.kem_output)
+            try:
+                init_secret = ks.external_init_receiver(suite, state.secrets.external_key_pair(),
+                                                        applied.external_init.kem_output)
+            except CryptoError as exc:
+                raise ValidationError("RFC 9420 §12.1.6: ExternalInit kem_output is not a KEM output of the "
+                                      "cipher suite") from exc
         else:
             init_secret = state.secrets.init_secret
         new_context_bytes = public.group_context.to_bytes()
@@ -902,18 +937,23 @@ class Group:
         resumption PSK of usage ``branch`` (section 11.3)."""
         return self._resume(ResumptionPSKUsage.BRANCH, group_id=group_id, suite=self.suite,
                             key_packages=key_packages, rng=rng, now=now, extensions=extensions,
-                            force_path=force_path)
+                            force_path=force_path, signer=self._signer)
 
     def reinitialize(
-        self, *, key_packages: Iterable[KeyPackage], rng: RandomSource, now: int, force_path: bool = False
+        self, *, key_packages: Iterable[KeyPackage], rng: RandomSource, now: int, force_path: bool = False,
+        signer: SignaturePrivateKey | None = None,
     ) -> tuple[Group, CommitOutput]:
-        """The new group a committed ReInit asks for (section 11.2), with every other member."""
+        """The new group a committed ReInit asks for (section 11.2), with every other member.
+
+        ``signer`` is this member's signing key in the new group; it is needed when the ReInit's
+        cipher suite uses another signature scheme (by default the current key is kept).
+        """
         if self._status is not GroupStatus.REINIT_PENDING or self._reinit is None:
             raise LocalProtocolError("no committed ReInit to carry out")
         reinit = self._reinit
         return self._resume(ResumptionPSKUsage.REINIT, group_id=reinit.group_id,
                             suite=_check_suite(reinit.cipher_suite), key_packages=key_packages, rng=rng, now=now,
-                            extensions=reinit.extensions, force_path=force_path)
+                            extensions=reinit.extensions, force_path=force_path, signer=signer or self._signer)
 
     def _resume(
         self,
@@ -926,11 +966,12 @@ class Group:
         now: int,
         extensions: Sequence[Extension],
         force_path: bool,
+        signer: SignaturePrivateKey,
     ) -> tuple[Group, CommitOutput]:
         own = self.tree.member_leaf(self._own_leaf)
-        signer = self._signer
-        if suite.signature is not self.suite.signature:
-            raise LocalProtocolError("a reinit to another signature scheme needs a new signing key")
+        if signer.scheme is not suite.signature:
+            raise LocalProtocolError(f"suite {suite.id} of the new group needs a signing key of its signature "
+                                     f"scheme, not {signer.scheme.label}")
         config = self._config
         capabilities = own.capabilities
         if suite.id not in capabilities.cipher_suites:
@@ -957,10 +998,12 @@ def _as_proposal_or_ref(item: ResolvedProposal) -> ProposalOrRef:
 def _resumption_value(
     psk: ResumptionPSKID, *, own: Group | None, sources: Mapping[bytes, Group] | None, config: GroupConfig
 ) -> bytes | None:
-    if own is not None and psk.psk_group_id == own.group_id:
-        return own.resumption_psk(psk.psk_epoch)
+    # The sources first: a group reinitialized under the same group_id resumes the old group,
+    # not itself.
     if sources and psk.psk_group_id in sources:
         return sources[psk.psk_group_id].resumption_psk(psk.psk_epoch)
+    if own is not None and psk.psk_group_id == own.group_id:
+        return own.resumption_psk(psk.psk_epoch)
     return config.resumption_psk(psk.psk_group_id, psk.psk_epoch)
 
 

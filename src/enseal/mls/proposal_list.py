@@ -152,7 +152,9 @@ def validate_proposal(
             if version < group_context.version:
                 raise ValidationError("RFC 9420 §12.1.5: ReInit to an older protocol version")
         case ExternalInit():
-            pass  # only valid inside an external commit, checked there
+            # "An ExternalInit proposal is used by new members that want to join a group by using
+            # an external commit. This proposal can only be used in that context."
+            raise ValidationError("RFC 9420 §12.1.6: an ExternalInit is only sent inside an external commit")
         case GroupContextExtensions(extensions=extensions):
             tree.check_members_support(extensions)
         case _:
