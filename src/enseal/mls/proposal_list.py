@@ -254,9 +254,15 @@ def apply_proposals(
     # Updates (section 12.1.2), validated against the new extensions.
     updated: list[tuple[LeafIndex, LeafNode, ProposalRef | None]] = []
     for update, leaf_index, ref in updates:
-        staged.validate_incoming_leaf(update.leaf_node, source=LeafNodeSource.UPDATE, group_context=context,
-                                      leaf_index=leaf_index, replacing=leaf_index, now=None,
-                                      validate_credential=validate_credential)
+        if ref is None:
+            staged.validate_incoming_leaf(update.leaf_node, source=LeafNodeSource.UPDATE, group_context=context,
+                                          leaf_index=leaf_index, replacing=leaf_index, now=None,
+                                          validate_credential=validate_credential)
+        else:
+            # A proposal by reference passed validate_proposal (signature, credential, source) when
+            # it was received in this epoch; what depends on the rest of the commit is checked again.
+            staged.check_leaf_node_fits(update.leaf_node, group_context_extensions=context.extensions,
+                                        replacing=leaf_index)
         staged.update_leaf(leaf_index, update.leaf_node)
         updated.append((leaf_index, update.leaf_node, ref))
 
