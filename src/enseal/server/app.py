@@ -2,8 +2,8 @@
 with its OpenAPI document at ``/openapi.json``, and the device WebSocket at ``/v1/ws``.
 
 ``create_app(state)`` serves an already opened :class:`ServerState` (tests, in-process);
-``create_app(opener=...)`` opens one when the server starts and closes it when it stops
-(``enseal server run``). The delivery service (phase 2) adds its router here.
+``create_app(opener=...)`` opens one when the server starts, runs its background tasks
+(:mod:`enseal.server.background`) and closes it when it stops (``enseal server run``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from fastapi import FastAPI
 
 from enseal import __version__
 from enseal.errors import LocalProtocolError
-from enseal.server.api import admin, devices, events, key_directory, meta, policy
+from enseal.server.api import admin, calls, devices, events, groups, key_directory, mailbox, meta, policy
+from enseal.server.background import start_background_tasks, stop_background_tasks
 from enseal.server.body_limit import BodyLimit
 from enseal.server.errors import install_error_handlers
 from enseal.server.state import ServerState
@@ -42,9 +43,11 @@ def create_app(
             return
         opened = await opener()
         app.state.enseal = opened
+        tasks = start_background_tasks(opened)
         try:
             yield
         finally:
+            await stop_background_tasks(tasks)
             await opened.close()
 
     app = FastAPI(
@@ -61,7 +64,17 @@ def create_app(
     if state is not None:
         app.state.enseal = state
     install_error_handlers(app)
-    for router in (meta.router, admin.router, devices.router, key_directory.router, policy.router, events.router):
+    for router in (
+        meta.router,
+        admin.router,
+        devices.router,
+        key_directory.router,
+        policy.router,
+        events.router,
+        groups.router,
+        mailbox.router,
+        calls.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimit)
     return app

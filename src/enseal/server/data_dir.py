@@ -9,11 +9,16 @@
     DATA/server.key    its private key (0600)
     DATA/kek.key       the key-encryption key (0600): losing it loses every sealed record
     DATA/enseal.db     the SQLite database (when no --db URL is given)
+
+Phase 2 adds ``nats_url`` (scale-out), ``relay_capture`` (a file receiving every relayed
+datagram) and the call timeouts; the environment variables ``ENSEAL_NATS_URL``,
+``ENSEAL_RELAY_CAPTURE`` and ``ENSEAL_RING_TIMEOUT_SECONDS`` override them.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
@@ -28,6 +33,13 @@ DEFAULT_ACCESS_TOKEN_SECONDS: Final = 15 * 60
 """Lifetime of a device access token."""
 DEFAULT_ENROLLMENT_CODE_SECONDS: Final = 7 * 24 * 3600
 """Lifetime of an enrollment code."""
+DEFAULT_RING_TIMEOUT_SECONDS: Final = 45.0
+"""How long a call rings before the server ends it as timed out (enseal.signalling's value)."""
+DEFAULT_CONNECT_TIMEOUT_SECONDS: Final = 20.0
+"""How long a call may stay connecting before the server ends it as failed."""
+NATS_URL_VARIABLE: Final = "ENSEAL_NATS_URL"
+RELAY_CAPTURE_VARIABLE: Final = "ENSEAL_RELAY_CAPTURE"
+RING_TIMEOUT_VARIABLE: Final = "ENSEAL_RING_TIMEOUT_SECONDS"
 
 
 class ConfigError(LocalProtocolError):
@@ -77,6 +89,13 @@ class ServerConfig:
     """Empty: the SQLite file of the data directory."""
     access_token_seconds: int = DEFAULT_ACCESS_TOKEN_SECONDS
     enrollment_code_seconds: int = DEFAULT_ENROLLMENT_CODE_SECONDS
+    nats_url: str = ""
+    """Empty: one node, in-process fan-out. ``nats://`` or ``tls://host:4222``: scale-out fan-out."""
+    relay_capture: str = ""
+    """Empty: off. A file path (relative: in the data directory): every datagram the media relay
+    forwards is appended to it (docs/server.md, "Relay capture"); for demos and tests."""
+    ring_timeout_seconds: float = DEFAULT_RING_TIMEOUT_SECONDS
+    connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
 
     def database_url_for(self, data_dir: DataDir) -> str:
         return self.database_url or sqlite_url(data_dir.sqlite)
@@ -88,6 +107,24 @@ class ServerConfig:
             host=self.host if host is None else host,
             port=self.port if port is None else port,
         )
+
+    def with_environment(self, environ: Mapping[str, str]) -> ServerConfig:
+        """Overrides from the environment: ``ENSEAL_NATS_URL``, ``ENSEAL_RELAY_CAPTURE``,
+        ``ENSEAL_RING_TIMEOUT_SECONDS`` (set and non-empty)."""
+        config = self
+        if environ.get(NATS_URL_VARIABLE):
+            config = replace(config, nats_url=environ[NATS_URL_VARIABLE])
+        if environ.get(RELAY_CAPTURE_VARIABLE):
+            config = replace(config, relay_capture=environ[RELAY_CAPTURE_VARIABLE])
+        if environ.get(RING_TIMEOUT_VARIABLE):
+            try:
+                seconds = float(environ[RING_TIMEOUT_VARIABLE])
+            except ValueError as exc:
+                raise ConfigError(f"{RING_TIMEOUT_VARIABLE} is not a number") from exc
+            if not 0 < seconds <= 600:
+                raise ConfigError(f"{RING_TIMEOUT_VARIABLE} must be in (0, 600]")
+            config = replace(config, ring_timeout_seconds=seconds)
+        return config
 
     def to_toml(self) -> str:
         def quoted(text: str) -> str:
@@ -105,6 +142,12 @@ class ServerConfig:
             f"database_url = {quoted(self.database_url)}\n"
             f"access_token_seconds = {self.access_token_seconds}\n"
             f"enrollment_code_seconds = {self.enrollment_code_seconds}\n"
+            "# Scale-out: nats://host:4222 (or tls://). Empty: one node.\n"
+            f"nats_url = {quoted(self.nats_url)}\n"
+            "# A file that receives every datagram the media relay forwards (tests, demos). Empty: off.\n"
+            f"relay_capture = {quoted(self.relay_capture)}\n"
+            f"ring_timeout_seconds = {self.ring_timeout_seconds}\n"
+            f"connect_timeout_seconds = {self.connect_timeout_seconds}\n"
         )
 
     @classmethod
@@ -126,9 +169,18 @@ class ServerConfig:
                 database_url=str(values.get("database_url", "")),
                 access_token_seconds=int(values.get("access_token_seconds", DEFAULT_ACCESS_TOKEN_SECONDS)),
                 enrollment_code_seconds=int(values.get("enrollment_code_seconds", DEFAULT_ENROLLMENT_CODE_SECONDS)),
+                nats_url=str(values.get("nats_url", "")),
+                relay_capture=str(values.get("relay_capture", "")),
+                ring_timeout_seconds=float(values.get("ring_timeout_seconds", DEFAULT_RING_TIMEOUT_SECONDS)),
+                connect_timeout_seconds=float(values.get("connect_timeout_seconds", DEFAULT_CONNECT_TIMEOUT_SECONDS)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{data_dir.config}: bad value: {exc}") from exc
-        if not 60 <= config.access_token_seconds <= 86400 or not 60 <= config.enrollment_code_seconds <= 90 * 86400:
-            raise ConfigError(f"{data_dir.config}: a lifetime is out of range")
+        if (
+            not 60 <= config.access_token_seconds <= 86400
+            or not 60 <= config.enrollment_code_seconds <= 90 * 86400
+            or not 0 < config.ring_timeout_seconds <= 600
+            or not 0 < config.connect_timeout_seconds <= 600
+        ):
+            raise ConfigError(f"{data_dir.config}: a lifetime or timeout is out of range")
         return config

@@ -53,6 +53,10 @@ class InvalidKeyPackage(RemoteProtocolError):
     """A published KeyPackage breaks a rule of RFC 9420 section 10.1 or of the key directory."""
 
 
+class InvalidGroupMessage(RemoteProtocolError):
+    """An MLS or signalling message does not decode or breaks a protocol rule (the reason names it)."""
+
+
 class RateLimited(RemoteProtocolError):
     def __init__(self, reason: str, *, retry_after: int) -> None:
         self.retry_after = retry_after
@@ -95,6 +99,7 @@ _STATUS: Final[tuple[tuple[type[EnsealError], int, ErrorCode], ...]] = (
     (CommitConflictError, 409, ErrorCode.COMMIT_CONFLICT),
     (RateLimited, 429, ErrorCode.RATE_LIMITED),
     (InvalidKeyPackage, 400, ErrorCode.INVALID_KEY_PACKAGE),
+    (InvalidGroupMessage, 400, ErrorCode.INVALID_MESSAGE),
     (ValidationError, 422, ErrorCode.INVALID_REQUEST),
     (DecodeError, 400, ErrorCode.BAD_REQUEST),
     (RemoteProtocolError, 400, ErrorCode.BAD_REQUEST),

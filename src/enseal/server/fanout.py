@@ -3,9 +3,10 @@ authenticated WebSocket per device for events and delivery").
 
 :class:`Fanout` is the seam: the API publishes :class:`~enseal.wire.EventEnvelope` data to device
 ids; a WebSocket handler subscribes for its device. :class:`InProcessFanout` serves one process;
-a NATS implementation (scale-out, later) publishes to a subject per device instead. Events are
-best-effort notifications here; the delivery service adds durable per-device mailboxes and
-replays them on reconnect, so a dropped event is never a lost message.
+:class:`~enseal.server.nats_fanout.NatsFanout` publishes to a subject per device instead, so that
+devices connected to any node of a scaled-out server get them. Notices are best effort: what
+must not be lost is in the device's durable mailbox, and a notice only wakes the connection up
+to read it (:data:`MAILBOX_WAKEUP`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ MAX_QUEUED_EVENTS: Final = 256
 device resynchronises when it reconnects."""
 MAX_CONNECTIONS_PER_DEVICE: Final = 4
 """Simultaneous WebSockets one device may hold; the oldest is closed when exceeded."""
+MAILBOX_WAKEUP: Final = "mailbox.wakeup"
+"""Internal notice: the device's mailbox has new entries (never sent to the device itself; the
+connection reads the entries from the store). Queued at most once per connection."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,9 +44,14 @@ class Subscription:
     def __init__(self, device_id: str) -> None:
         self.device_id = device_id
         self._queue: asyncio.Queue[Notice | None] = asyncio.Queue(MAX_QUEUED_EVENTS)
+        self._wakeup_queued = False
         self.overflowed = False
 
     def offer(self, notice: Notice | None) -> None:
+        if notice is not None and notice.type == MAILBOX_WAKEUP:
+            if self._wakeup_queued:
+                return
+            self._wakeup_queued = True
         try:
             self._queue.put_nowait(notice)
         except asyncio.QueueFull:
@@ -52,15 +61,22 @@ class Subscription:
 
     async def next(self) -> Notice | None:
         """The next notice; None when the subscription ended (closed or overflowed)."""
-        return await self._queue.get()
+        notice = await self._queue.get()
+        if notice is not None and notice.type == MAILBOX_WAKEUP:
+            self._wakeup_queued = False
+        return notice
 
 
 class Fanout(Protocol):
-    def subscribe(self, device_id: str) -> Subscription: ...
+    async def subscribe(self, device_id: str) -> Subscription:
+        """A subscription that receives every notice published for ``device_id`` from now on."""
+        ...
 
     def unsubscribe(self, subscription: Subscription) -> None: ...
 
     async def publish(self, device_ids: Iterable[str], notice: Notice) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 class InProcessFanout:
@@ -69,7 +85,7 @@ class InProcessFanout:
     def __init__(self) -> None:
         self._subscriptions: dict[str, list[Subscription]] = defaultdict(list)
 
-    def subscribe(self, device_id: str) -> Subscription:
+    async def subscribe(self, device_id: str) -> Subscription:
         subscription = Subscription(device_id)
         connections = self._subscriptions[device_id]
         connections.append(subscription)
@@ -91,3 +107,6 @@ class InProcessFanout:
 
     def connected(self, device_id: str) -> int:
         return len(self._subscriptions.get(device_id, ()))
+
+    async def close(self) -> None:
+        return None

@@ -25,7 +25,7 @@ from typing import Final
 
 import httpx
 
-from enseal.server.data_dir import DataDir
+from enseal.server.data_dir import NATS_URL_VARIABLE, RELAY_CAPTURE_VARIABLE, RING_TIMEOUT_VARIABLE, DataDir
 from enseal.server.initialise import Initialised, initialise_data_dir
 from enseal.server.tls import client_ssl_context
 
@@ -109,17 +109,38 @@ def _wait_ready(server: RunningServer, timeout: float) -> None:
 
 
 def launch_server(
-    data_root: Path, *, port: int | None = None, database_url: str | None = None, timeout: float = START_TIMEOUT
+    data_root: Path,
+    *,
+    port: int | None = None,
+    database_url: str | None = None,
+    nats_url: str | None = None,
+    relay_capture: Path | None = None,
+    ring_timeout_seconds: float | None = None,
+    timeout: float = START_TIMEOUT,
 ) -> RunningServer:
-    """Start ``enseal server run --data data_root`` on 127.0.0.1 and wait until it is ready."""
+    """Start ``enseal server run --data data_root`` on 127.0.0.1 and wait until it is ready.
+
+    ``nats_url`` makes it a node of a scaled-out server (several processes on one PostgreSQL);
+    ``relay_capture`` names a file that receives every datagram the media relay forwards;
+    ``ring_timeout_seconds`` shortens the call ring timeout (tests).
+    """
     port = free_port() if port is None else port
     command = [*enseal_command(), "server", "run", "--data", str(data_root), "--host", "127.0.0.1", "--port", str(port)]
     if database_url:
         command += ["--db", database_url]
+    environment = {**os.environ}
+    for variable in (NATS_URL_VARIABLE, RELAY_CAPTURE_VARIABLE, RING_TIMEOUT_VARIABLE):
+        environment.pop(variable, None)
+    if nats_url:
+        environment[NATS_URL_VARIABLE] = nats_url
+    if relay_capture is not None:
+        environment[RELAY_CAPTURE_VARIABLE] = str(relay_capture)
+    if ring_timeout_seconds is not None:
+        environment[RING_TIMEOUT_VARIABLE] = str(ring_timeout_seconds)
     log_path = data_root / f"server-{port}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our own command line
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env={**os.environ}
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment
         )
     server = RunningServer(process=process, data_dir=DataDir(data_root), host="127.0.0.1", port=port, log_path=log_path)
     _wait_ready(server, timeout)
@@ -128,9 +149,22 @@ def launch_server(
 
 @contextlib.contextmanager
 def start_server(
-    data_root: Path, *, port: int | None = None, database_url: str | None = None
+    data_root: Path,
+    *,
+    port: int | None = None,
+    database_url: str | None = None,
+    nats_url: str | None = None,
+    relay_capture: Path | None = None,
+    ring_timeout_seconds: float | None = None,
 ) -> Iterator[RunningServer]:
-    server = launch_server(data_root, port=port, database_url=database_url)
+    server = launch_server(
+        data_root,
+        port=port,
+        database_url=database_url,
+        nats_url=nats_url,
+        relay_capture=relay_capture,
+        ring_timeout_seconds=ring_timeout_seconds,
+    )
     try:
         yield server
     finally:

@@ -4,6 +4,7 @@ port; there is no plaintext listener)."""
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from collections.abc import Callable
 
@@ -19,7 +20,9 @@ MAX_WEBSOCKET_MESSAGE = 1024 * 1024
 
 
 def serve(data_dir: DataDir, config: ServerConfig, *, log_level: str = "info") -> None:
-    """Run until interrupted (SIGINT/SIGTERM)."""
+    """Run until interrupted (SIGINT/SIGTERM). ``ENSEAL_NATS_URL``, ``ENSEAL_RELAY_CAPTURE`` and
+    ``ENSEAL_RING_TIMEOUT_SECONDS`` override the configuration."""
+    config = config.with_environment(os.environ)
 
     def tls_context(_config: uvicorn.Config, _default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
         return server_ssl_context(data_dir.tls_certificate, data_dir.tls_key)

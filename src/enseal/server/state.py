@@ -1,11 +1,12 @@
 """Everything a running server holds: the store, its identity and keys, clocks and randomness,
-the fan-out and the rate limiter. ``create_app`` takes one :class:`ServerState`."""
+the fan-out, the media relay and the rate limiter. ``create_app`` takes one :class:`ServerState`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Final
 
 from enseal.crypto import SignaturePrivateKey, SignatureScheme, system_random
@@ -14,7 +15,9 @@ from enseal.mls.credential import BasicCredential
 from enseal.mls.wire import serialize
 from enseal.server.data_dir import DataDir, ServerConfig
 from enseal.server.fanout import Fanout, InProcessFanout
+from enseal.server.nats_fanout import NatsFanout
 from enseal.server.rate_limit import RateLimiter
+from enseal.server.relay import RelayCapture, RelayHub
 from enseal.storage import Store
 
 EXTERNAL_SENDER_KEY_RECORD: Final = "server.external_sender.signature_key"
@@ -49,6 +52,7 @@ class ServerState:
     store: Store
     config: ServerConfig
     external_sender: ExternalSenderIdentity
+    relay: RelayHub
     clock: Callable[[], datetime] = utc_now
     random_bytes: RandomSource = system_random
     fanout: Fanout = field(default_factory=InProcessFanout)
@@ -71,6 +75,8 @@ class ServerState:
         return self.random_bytes(16).hex()
 
     async def close(self) -> None:
+        await self.relay.close()
+        await self.fanout.close()
         await self.store.close()
 
 
@@ -83,10 +89,16 @@ async def open_state(
 ) -> ServerState:
     """Open the store of ``data_dir`` (migrating it) and load the server's keys."""
     store = await Store.open(config.database_url_for(data_dir), data_dir.kek, random_bytes)
+    node_id = random_bytes(8).hex()  # names this process in relay counters
     try:
         async with store.transaction() as tx:
             raw = await tx.sealed.open_named(EXTERNAL_SENDER_KEY_RECORD)
         signing_key = SignaturePrivateKey.from_bytes(EXTERNAL_SENDER_SCHEME, raw)
+        capture = RelayCapture(data_dir.root / Path(config.relay_capture)) if config.relay_capture else None
+        relay = RelayHub(store, clock, node_id=node_id, capture=capture)
+        fanout: Fanout = InProcessFanout()
+        if config.nats_url:
+            fanout = await NatsFanout.connect(config.nats_url, server_id=config.server_id, relay=relay)
     except BaseException:
         await store.close()
         raise
@@ -96,6 +108,8 @@ async def open_state(
         external_sender=ExternalSenderIdentity(
             signing_key=signing_key, identity=external_sender_identity(config.server_id)
         ),
+        relay=relay,
         clock=clock,
         random_bytes=random_bytes,
+        fanout=fanout,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -10,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enseal.storage.accounts import MAX_LIST, user_record
 from enseal.storage.errors import AlreadyExists, NotFound
-from enseal.storage.models import AuthChallengeRow, DeviceRow, DeviceSessionRow, KeyPackageRow, UserRow
+from enseal.storage.models import (
+    AuthChallengeRow,
+    DeviceRow,
+    DeviceSessionRow,
+    KeyPackageRow,
+    MailboxEntryRow,
+    MailboxRow,
+    UserRow,
+)
 from enseal.storage.records import ChallengeRecord, DeviceRecord, UserRecord
 from enseal.storage.timestamps import from_ms, from_ms_or_none, to_ms
 
@@ -65,6 +74,8 @@ class DeviceRepository:
             await self._session.flush()
         except IntegrityError as exc:
             raise AlreadyExists("the signature key is already registered to a device") from exc
+        self._session.add(MailboxRow(device_id=device_id, last_seq=0, acked_seq=0, dropped_upto=0))
+        await self._session.flush()
         return await self.get(device_id)
 
     async def count_active(self, user: UserRecord) -> int:
@@ -80,6 +91,16 @@ class DeviceRepository:
             raise NotFound("no such device", device_id)
         return _device_record(found[0], found[1])
 
+    async def get_many(self, device_ids: Iterable[str]) -> dict[str, DeviceRecord]:
+        """The devices (revoked ones too) among ``device_ids`` that exist, by id."""
+        ids = sorted(set(device_ids))
+        if not ids:
+            return {}
+        statement = (
+            select(DeviceRow, UserRow).join(UserRow, UserRow.id == DeviceRow.user_id).where(DeviceRow.id.in_(ids))
+        )
+        return {row.id: _device_record(row, user) for row, user in (await self._session.execute(statement)).all()}
+
     async def list_for_user(self, user: UserRecord, *, include_revoked: bool = True) -> list[DeviceRecord]:
         statement = (
             select(DeviceRow, UserRow)
@@ -93,12 +114,13 @@ class DeviceRepository:
         return [_device_record(row, user_row) for row, user_row in (await self._session.execute(statement)).all()]
 
     async def revoke(self, device: DeviceRecord, *, now: datetime) -> DeviceRecord:
-        """Revoke the device: its sessions, challenges and KeyPackages go with it, at once."""
+        """Revoke the device: its sessions, challenges, KeyPackages and undelivered mailbox
+        entries go with it, at once."""
         if device.revoked_at is None:
             await self._session.execute(
                 update(DeviceRow).where(DeviceRow.id == device.device_id).values(revoked_at=to_ms(now))
             )
-        for table in (DeviceSessionRow, AuthChallengeRow, KeyPackageRow):
+        for table in (DeviceSessionRow, AuthChallengeRow, KeyPackageRow, MailboxEntryRow):
             await self._session.execute(delete(table).where(table.device_id == device.device_id))
         return await self.get(device.device_id)
 

@@ -200,3 +200,134 @@ class SealedRecordRow(Base):
     data_key_id: Mapped[int] = mapped_column(ForeignKey("data_keys.id", ondelete="RESTRICT"), index=True)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- phase 2: the MLS delivery service, mailboxes, calls and recordings ------------------------------
+
+
+class MlsGroupRow(Base):
+    """A group the delivery service follows: its public view (PublicGroupView bytes: GroupContext,
+    ratchet tree, pending proposals; no secrets) and latest GroupInfo."""
+
+    __tablename__ = "mls_groups"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    conversation_key: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    """For groups created "one per users": a digest of the kind and the sorted access list."""
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    next_seq: Mapped[int] = mapped_column(BigInteger)
+    view: Mapped[bytes] = mapped_column(LargeBinary)
+    group_info: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MlsGroupUserRow(Base):
+    """The access list: users whose devices may be members."""
+
+    __tablename__ = "mls_group_users"
+    group_id: Mapped[str] = mapped_column(ForeignKey("mls_groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class MlsGroupMemberRow(Base):
+    """The roster of the current epoch, one row per occupied leaf."""
+
+    __tablename__ = "mls_group_members"
+    group_id: Mapped[str] = mapped_column(ForeignKey("mls_groups.id", ondelete="CASCADE"), primary_key=True)
+    leaf_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class GroupItemRow(Base):
+    """One message of a group in delivery order: a handshake of the log, an application message
+    of the history, or a Welcome. ``commit_epoch`` makes a second commit for an epoch impossible;
+    ``removes_leaf`` marks the server's own Remove proposals."""
+
+    __tablename__ = "group_items"
+    __table_args__ = (
+        UniqueConstraint("group_id", "group_seq", name="uq_group_items_seq"),
+        UniqueConstraint("group_id", "commit_epoch", name="uq_group_items_commit_epoch"),
+        UniqueConstraint("group_id", "sender_device_id", "client_message_id", name="uq_group_items_client_id"),
+        Index("ix_group_items_group_kind_seq", "group_id", "kind", "group_seq"),
+        Index("ix_group_items_created_at", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("mls_groups.id", ondelete="CASCADE"))
+    group_seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    sender_device_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sender: Mapped[str] = mapped_column(String(200))
+    client_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    commit_epoch: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    removes_leaf: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class MailboxRow(Base):
+    """A device's mailbox counters: the last sequence number given, acknowledged, dropped."""
+
+    __tablename__ = "mailboxes"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    acked_seq: Mapped[int] = mapped_column(BigInteger)
+    dropped_upto: Mapped[int] = mapped_column(BigInteger)
+
+
+class MailboxEntryRow(Base):
+    """An unacknowledged delivery of a group item to a device."""
+
+    __tablename__ = "mailbox_entries"
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("group_items.id", ondelete="CASCADE"), index=True)
+
+
+class CallRow(Base):
+    """A 1:1 call as the server tracks it (state machine from the caller's side)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_state_deadline", "state", "deadline"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    caller_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    caller_device_id: Mapped[str] = mapped_column(String(32))
+    callee_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(24))
+    encryption: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[str] = mapped_column(Text)
+    rung_devices: Mapped[str] = mapped_column(Text)
+    answered_device_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    recording_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class RecordingRow(Base):
+    """A recording of a standard-encryption call; its frames are sealed chunks."""
+
+    __tablename__ = "recordings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class RecordingChunkRow(Base):
+    """Some seconds of one side's decrypted frames, sealed (``sealed_record_id``)."""
+
+    __tablename__ = "recording_chunks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    sealed_record_id: Mapped[int] = mapped_column(ForeignKey("sealed_records.id", ondelete="RESTRICT"))
+    frames: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -1,6 +1,6 @@
 """Repository of sealed records: sensitive values that are not end-to-end ciphertext (the
-server's signing key now; non-E2EE chat bodies and recordings later), each encrypted with its own
-AES-256-GCM data key wrapped by the KEK (:mod:`enseal.storage.keyring`)."""
+server's signing key, the media keys of standard-encryption calls, recordings), each encrypted
+with its own AES-256-GCM data key wrapped by the KEK (:mod:`enseal.storage.keyring`)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class SealedRecordRepository:
     async def seal(self, *, purpose: str, plaintext: bytes, now: datetime, name: str | None = None) -> int:
         """Store ``plaintext`` encrypted; returns the record id. A ``name`` replaces its previous record."""
         if name is not None:
-            await self._delete_named(name)
+            await self.delete_named(name)
         data_key, wrapped = self._keyring.new_data_key()
         key_row = DataKeyRow(kek_id=self._keyring.kek_id, wrapped=wrapped, created_at=to_ms(now))
         self._session.add(key_row)
@@ -62,7 +62,8 @@ class SealedRecordRepository:
         data_key = self._keyring.unwrap(kek_id=key_row.kek_id, wrapped=key_row.wrapped)
         return open_record(data_key, record.ciphertext, context=_context(record.purpose, key_row.id))
 
-    async def _delete_named(self, name: str) -> None:
+    async def delete_named(self, name: str) -> None:
+        """Delete the named record and its data key (nothing if there is none)."""
         key_id = await self._session.scalar(select(SealedRecordRow.data_key_id).where(SealedRecordRow.name == name))
         if key_id is not None:
             await self._session.execute(delete(SealedRecordRow).where(SealedRecordRow.name == name))

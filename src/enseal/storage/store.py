@@ -19,11 +19,14 @@ from enseal.crypto.randomness import RandomSource
 from enseal.storage.accounts import EnrollmentRepository, GroupRepository, TenantRepository, UserRepository
 from enseal.storage.admin_keys import AdminKeyRepository, BootstrapRepository
 from enseal.storage.audit import AuditRepository
+from enseal.storage.calls import CallRepository, RecordingRepository
 from enseal.storage.database import Database
+from enseal.storage.delivery import MlsGroupRepository
 from enseal.storage.devices import ChallengeRepository, DeviceRepository, SessionRepository
 from enseal.storage.errors import Conflict, StorageUnavailable
 from enseal.storage.key_directory import KeyPackageRepository
 from enseal.storage.keyring import Keyring, open_keyring
+from enseal.storage.mailboxes import MailboxRepository
 from enseal.storage.policies import PolicyRepository
 from enseal.storage.sealed import SealedRecordRepository
 
@@ -46,6 +49,10 @@ class Transaction:
     policies: PolicyRepository
     audit: AuditRepository
     sealed: SealedRecordRepository
+    mls_groups: MlsGroupRepository
+    mailboxes: MailboxRepository
+    calls: CallRepository
+    recordings: RecordingRepository
 
 
 class Store:
@@ -88,6 +95,10 @@ class Store:
                     policies=PolicyRepository(session),
                     audit=AuditRepository(session),
                     sealed=SealedRecordRepository(session, self.keyring),
+                    mls_groups=MlsGroupRepository(session),
+                    mailboxes=MailboxRepository(session),
+                    calls=CallRepository(session),
+                    recordings=RecordingRepository(session),
                 )
         except IntegrityError as exc:
             raise Conflict("the change conflicts with a concurrent change; retry it", type(exc.orig).__name__) from exc

@@ -65,3 +65,16 @@ NonceB64 = Annotated[bytes, _decoder(32, 32), _SERIALISE, _schema(32, 32)]
 KeyPackageB64 = Annotated[bytes, _decoder(16384, 1), _SERIALISE, _schema(16384, 1)]
 """A serialized MLSMessage carrying a KeyPackage (bounded at 16 KiB)."""
 CredentialB64 = Annotated[bytes, _decoder(1024, 1), _SERIALISE, _schema(1024, 1)]
+
+MAX_HANDSHAKE_BYTES: Final = 768 * 1024
+"""Largest MLS handshake message, GroupInfo or Welcome (a ratchet tree of about 2,000 members);
+three of them in base64 fit one request body."""
+MAX_APPLICATION_MESSAGE_BYTES: Final = 256 * 1024
+"""Largest MLS application message (a PrivateMessage)."""
+
+HandshakeB64 = Annotated[bytes, _decoder(MAX_HANDSHAKE_BYTES, 1), _SERIALISE, _schema(MAX_HANDSHAKE_BYTES, 1)]
+"""An MLSMessage carrying a PublicMessage, GroupInfo or Welcome."""
+ApplicationMessageB64 = Annotated[
+    bytes, _decoder(MAX_APPLICATION_MESSAGE_BYTES, 1), _SERIALISE, _schema(MAX_APPLICATION_MESSAGE_BYTES, 1)
+]
+"""An MLSMessage carrying a PrivateMessage of application data."""

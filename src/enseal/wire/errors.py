@@ -35,6 +35,9 @@ class ErrorCode(Enum):
     """An admin action breaks a rule of the policy model (HTTP 400)."""
     INVALID_KEY_PACKAGE = "invalid_key_package"
     INVALID_SIGNATURE = "invalid_signature"
+    INVALID_MESSAGE = "invalid_message"
+    """An MLS or signalling message does not decode or breaks a protocol rule; ``reason`` names
+    the rule (HTTP 400)."""
     ENROLLMENT_REFUSED = "enrollment_refused"
     CHALLENGE_REFUSED = "challenge_refused"
     RATE_LIMITED = "rate_limited"

@@ -2,9 +2,12 @@
 device at ``/v1/ws`` carries JSON text frames, each an :class:`EventEnvelope` from the server or a
 :class:`ClientFrame` from the device.
 
-The envelope is what the delivery service (group messages, welcomes, call signalling) will use:
-``seq`` is per device connection, ``id`` is stable for a stored item so a device can
-acknowledge it and drop duplicates after a reconnect.
+``seq`` numbers the frames of one connection. Durable deliveries from the device's mailbox
+(group messages, handshakes, Welcomes) also carry ``mailbox_seq`` (1, 2, 3 ... per device, the
+same across connections) and ``id`` (its decimal form); the device acknowledges them with an
+``ack`` frame whose ``ref`` is a ``mailbox_seq`` (cumulative), and after a reconnect delivery
+resumes after the last acknowledged entry (or after ``?after=N`` on the URL). Everything else
+(call signalling, notices) is best effort.
 """
 
 from __future__ import annotations
@@ -41,6 +44,29 @@ class EventType(Enum):
     """This device's one-time KeyPackages for a suite fell below the refill mark."""
     POLICY_CHANGED = "policy.changed"
     """The user's effective policy or settings may have changed; fetch /v1/me/policy."""
+    GROUP_MESSAGE = "group.message"
+    """Mailbox: an application message (``data`` = GroupMessageData)."""
+    GROUP_HANDSHAKE = "group.handshake"
+    """Mailbox: a proposal or commit (``data`` = GroupHandshakeData)."""
+    GROUP_WELCOME = "group.welcome"
+    """Mailbox: a Welcome for this device (``data`` = GroupWelcomeData)."""
+    GROUP_USERS_CHANGED = "group.users_changed"
+    """A group's access list changed: ``data`` = {group_id, added, removed}."""
+    MAILBOX_GAP = "mailbox.gap"
+    """Entries up to ``data.dropped_upto`` overflowed the mailbox unread: refetch history and logs."""
+    CALL_INVITE = "call.invite"
+    CALL_RINGING = "call.ringing"
+    CALL_ACCEPT = "call.accept"
+    CALL_WELCOME = "call.welcome"
+    CALL_MEDIA_KEY = "call.media_key"
+    CALL_CANDIDATES = "call.candidates"
+    CALL_CONNECTED = "call.connected"
+    CALL_END = "call.end"
+    """Call signalling: ``data`` = {call_id, message (the signalling JSON), sender (credential
+    identity, or null from the server), call (CallBody)}."""
+    CALL_RECORDER = "call.recorder"
+    """A recorder joined (``present`` true) or left the call: ``data`` = {call_id, present,
+    recording_id, call}."""
 
 
 class EventEnvelope(Response):
@@ -48,12 +74,14 @@ class EventEnvelope(Response):
     type: str = Field(description="an EventType value")
     seq: int = Field(description="1, 2, 3 ... per connection")
     id: str | None = Field(default=None, description="stable id of a stored item, for acks and de-duplication")
+    mailbox_seq: int | None = Field(default=None, description="position in the device's mailbox (durable items)")
     at: datetime
     data: dict[str, Any] = Field(default_factory=dict)
 
 
 class ClientFrame(Request):
-    """A frame from the device. ``ping`` is the only type of phase 1; ``ack`` is reserved."""
+    """A frame from the device: ``ping`` (answered by ``pong``) or ``ack`` (``ref`` = a
+    ``mailbox_seq``: every entry up to it is acknowledged; answered by ``ack``)."""
 
     v: Literal[1] = EVENT_PROTOCOL_VERSION
     type: Literal["ping", "ack"]

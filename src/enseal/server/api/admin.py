@@ -26,6 +26,7 @@ from enseal.server.principals import (
     require_tenant,
 )
 from enseal.server.rate_limit import Limit
+from enseal.server.revocation import after_revocation
 from enseal.server.state import ServerState
 from enseal.storage import Conflict, NotFound, Transaction, UserRecord
 from enseal.storage.admin_keys import OPERATOR, TENANT_ADMIN
@@ -263,6 +264,7 @@ async def revoke_user_device(
             raise NotFound("no such device of this user", device_id)
         revoked = await tx.devices.revoke(device, now=state.clock())
     await state.fanout.publish([device_id], Notice(type=EventType.DEVICE_REVOKED.value, closes=True))
+    await after_revocation(state, device_id)
     return device_body(revoked)
 
 

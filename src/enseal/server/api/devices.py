@@ -14,12 +14,13 @@ from enseal.crypto.tokens import new_bearer_token, normalise_enrollment_code, to
 from enseal.errors import CryptoError
 from enseal.server.api.admin import ENROLLMENT_CODE_KIND
 from enseal.server.api.bodies import device_body
-from enseal.server.api.paths import DevicePath
+from enseal.server.api.paths import DevicePath, UserAddressPath
 from enseal.server.audit_trail import audited
 from enseal.server.errors import ChallengeRefused, EnrollmentRefused
 from enseal.server.fanout import Notice
 from enseal.server.principals import ACCESS_TOKEN_KIND, ACCESS_TOKEN_PREFIX, Device, State
 from enseal.server.rate_limit import Limit
+from enseal.server.revocation import after_revocation
 from enseal.storage import Conflict, NotFound
 from enseal.storage.devices import MAX_DEVICES_PER_USER
 from enseal.wire import (
@@ -170,6 +171,17 @@ async def list_my_devices(principal: Device, state: State) -> DeviceList:
         return DeviceList(devices=[device_body(d) for d in await tx.devices.list_for_user(principal.user)])
 
 
+@router.get("/users/{address}/devices", response_model=DeviceList)
+async def list_user_devices(address: UserAddressPath, principal: Device, state: State) -> DeviceList:
+    """Another user's devices and their identity keys (revoked ones too), for the client's own
+    Authentication Service checks and safety numbers; any signed-in device may ask."""
+    del principal
+    parsed = UserAddress.parse(address)
+    async with state.store.transaction() as tx:
+        user = await tx.users.get(parsed.tenant, parsed.name)
+        return DeviceList(devices=[device_body(d) for d in await tx.devices.list_for_user(user)])
+
+
 @router.delete("/devices/{device_id}", response_model=DeviceBody)
 async def revoke_my_device(device_id: DevicePath, principal: Device, state: State) -> DeviceBody:
     """Revoke one of the user's own devices (this one included): its tokens stop working at once."""
@@ -186,4 +198,5 @@ async def revoke_my_device(device_id: DevicePath, principal: Device, state: Stat
             raise NotFound("no such device of this user", device_id)
         revoked = await tx.devices.revoke(device, now=state.clock())
     await state.fanout.publish([device_id], Notice(type=EventType.DEVICE_REVOKED.value, closes=True))
+    await after_revocation(state, device_id)
     return device_body(revoked)

@@ -6,11 +6,14 @@ from typing import Annotated
 
 from fastapi import Path
 
-from enseal.wire.identifiers import DEVICE_ID_PATTERN, NAME_PATTERN, TENANT_PATTERN
+from enseal.wire.identifiers import ADDRESS_PATTERN, DEVICE_ID_PATTERN, MAX_ADDRESS_LENGTH, NAME_PATTERN, TENANT_PATTERN
 
 TenantPath = Annotated[str, Path(pattern=TENANT_PATTERN, max_length=63, description="tenant id")]
 UserPath = Annotated[str, Path(pattern=NAME_PATTERN, max_length=64, description="user name within the tenant")]
 GroupPath = Annotated[str, Path(pattern=NAME_PATTERN, max_length=64, description="group name within the tenant")]
+UserAddressPath = Annotated[
+    str, Path(pattern=ADDRESS_PATTERN, max_length=MAX_ADDRESS_LENGTH, description="user address user@tenant")
+]
 DevicePath = Annotated[str, Path(pattern=DEVICE_ID_PATTERN, max_length=32, description="device id")]
 PolicyPath = Annotated[
     str,
