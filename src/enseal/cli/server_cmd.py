@@ -79,8 +79,17 @@ def run(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    nats_url: Annotated[
+        str | None, typer.Option("--nats-url", help="NATS server for scale-out, e.g. nats://127.0.0.1:4222")
+    ] = None,
+    relay_capture: Annotated[
+        Path | None,
+        typer.Option("--relay-capture", help="append every datagram the media relay forwards to this file (audit)"),
+    ] = None,
 ) -> None:
     """Serve HTTPS and WSS (TLS 1.3 only) until interrupted. Applies database migrations first."""
+    from dataclasses import replace
+
     from enseal.errors import EnsealError
     from enseal.server.data_dir import DataDir, ServerConfig
     from enseal.server.runner import serve
@@ -90,6 +99,10 @@ def run(
         config = ServerConfig.load(data_dir).with_overrides(database_url=db, host=host, port=port)
     except EnsealError as exc:
         raise _fail(str(exc)) from exc
+    if nats_url is not None:
+        config = replace(config, nats_url=nats_url)
+    if relay_capture is not None:
+        config = replace(config, relay_capture=str(relay_capture))
     serve(data_dir, config, log_level=log_level)
 
 

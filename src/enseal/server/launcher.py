@@ -117,15 +117,19 @@ def launch_server(
     relay_capture: Path | None = None,
     ring_timeout_seconds: float | None = None,
     timeout: float = START_TIMEOUT,
+    listen_host: str = "127.0.0.1",
 ) -> RunningServer:
-    """Start ``enseal server run --data data_root`` on 127.0.0.1 and wait until it is ready.
+    """Start ``enseal server run --data data_root`` and wait until it is ready.
+
+    It listens on ``listen_host`` (127.0.0.1 by default; "0.0.0.0" to be reachable from other
+    network namespaces) and is probed on 127.0.0.1.
 
     ``nats_url`` makes it a node of a scaled-out server (several processes on one PostgreSQL);
     ``relay_capture`` names a file that receives every datagram the media relay forwards;
     ``ring_timeout_seconds`` shortens the call ring timeout (tests).
     """
     port = free_port() if port is None else port
-    command = [*enseal_command(), "server", "run", "--data", str(data_root), "--host", "127.0.0.1", "--port", str(port)]
+    command = [*enseal_command(), "server", "run", "--data", str(data_root), "--host", listen_host, "--port", str(port)]
     if database_url:
         command += ["--db", database_url]
     environment = {**os.environ}

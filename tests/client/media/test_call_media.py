@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from enseal.client.media import InMemoryRelay, PathKind, SFrameCrypto
+from enseal.client.media.relay import PRESENCE_ACK_MAGIC, PRESENCE_MAGIC
 from enseal.media import (
     AUDIO_MATCH_THRESHOLD,
     VIDEO_MATCH_PSNR,
@@ -37,7 +40,6 @@ from .call_peers import (
     pcm_of_file,
     run_media,
 )
-from .network_namespaces import namespace_pair
 
 pytestmark = pytest.mark.anyio
 
@@ -129,7 +131,9 @@ async def test_call_with_direct_disabled_goes_through_the_relay(call_speech: dic
     print(f"relay audio similarity: {similarities}, relayed {relay.bytes_forwarded} bytes")
     for result in results.values():
         assert result.stats.transport.direct.bytes_sent == 0 and result.stats.transport.relay.bytes_sent > 0
-    assert relay.bytes_forwarded == sum(r.stats.transport.relay.bytes_sent for r in results.values())
+    # the relay carried exactly the media the transports sent (and their presence datagrams)
+    media_forwarded = sum(len(d) for d in relay.forwarded if d[0] not in (PRESENCE_MAGIC, PRESENCE_ACK_MAGIC))
+    assert media_forwarded == sum(r.stats.transport.relay.bytes_sent for r in results.values())
     assert_relay_saw_only_ciphertext(relay, results)
 
 
@@ -192,7 +196,7 @@ async def test_epoch_change_mid_call_keeps_the_media_playing(
 
 
 async def test_call_between_isolated_network_namespaces_uses_the_relay(
-    call_speech: dict[str, Path], tmp_path: Path
+    call_speech: dict[str, Path], tmp_path: Path, namespace_pair: Callable[..., Any]
 ) -> None:
     """A real block: each peer's sockets live in its own network namespace, which reaches the
     host but not the other namespace. Every check fails, both sides fall back to the relay."""

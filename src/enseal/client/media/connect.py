@@ -201,9 +201,15 @@ async def connect_media(
 
 async def _open_relay(connector: RelayConnector, timeout: float) -> RelayTransport:
     try:
-        return RelayTransport(await asyncio.wait_for(connector(), timeout))
+        transport = RelayTransport(await asyncio.wait_for(connector(), timeout))
     except TimeoutError as exc:
         raise RelayClosed("the media relay did not open in time", f"{timeout:g} s") from exc
+    try:
+        await transport.wait_for_peer()
+    except BaseException:
+        await transport.close()
+        raise
+    return transport
 
 
 async def _direct_path(udp: UdpTransport, exchange: CandidateExchange, wait: float) -> str | None:

@@ -33,6 +33,18 @@ RELAY_QUEUE_DATAGRAMS: Final = 1_024
 RELAY_CONNECT_TIMEOUT_SECONDS: Final = 5.0
 """How long opening a relay channel may take before the call fails."""
 
+PRESENCE_MAGIC: Final = 0xE1
+"""A presence request, "I am on the relay, are you?" (media datagrams start with 1, checks with
+0xC1, feedback with 0xF1)."""
+PRESENCE_ACK_MAGIC: Final = 0xE2
+"""A presence answer, "I am on the relay too": never answered, so presence cannot ping-pong."""
+PRESENCE_INTERVAL_SECONDS: Final = 0.1
+"""How often a side announces itself on the relay until it hears from its peer."""
+RELAY_PEER_TIMEOUT_SECONDS: Final = 10.0
+"""How long a side waits on the relay for its peer to appear before the call fails."""
+_PRESENCE: Final = bytes((PRESENCE_MAGIC,))
+_PRESENCE_ACK: Final = bytes((PRESENCE_ACK_MAGIC,))
+
 
 class RelayChannel(Protocol):
     """One device's connection to the server's media relay for one call."""
@@ -119,12 +131,40 @@ class InMemoryRelayChannel:
 
 
 class RelayTransport(MediaTransport):
-    """Media over a :class:`RelayChannel`."""
+    """Media over a :class:`RelayChannel`.
+
+    The relay forwards a datagram only when the peer's channel is open, and the two sides open
+    theirs at different moments (the controlled side waits longer for a direct path). So a side
+    first waits for its peer (:meth:`wait_for_peer`): it sends a one-byte presence request every
+    :data:`PRESENCE_INTERVAL_SECONDS` until something arrives from the peer, and answers every
+    request it receives with a presence answer (answers are never answered). Media starts only
+    then, so the first second of a call is not sent into a relay that would drop it. Presence
+    datagrams never reach the media session.
+    """
 
     def __init__(self, channel: RelayChannel) -> None:
         self._channel = channel
         self._counter = PathCounter()
         self._closed = False
+        self._early: list[bytes] = []
+
+    async def wait_for_peer(self, timeout: float = RELAY_PEER_TIMEOUT_SECONDS) -> None:
+        """Return once the peer is on the relay; :class:`RelayClosed` after ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self._send_control(_PRESENCE)
+            try:
+                datagram = await asyncio.wait_for(self._channel.recv(), PRESENCE_INTERVAL_SECONDS)
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    raise RelayClosed("the other side never reached the media relay", f"{timeout:g} s") from None
+                continue
+            if datagram == _PRESENCE:
+                await self._send_control(_PRESENCE_ACK)
+            elif datagram != _PRESENCE_ACK:
+                self._early.append(datagram)  # media that overtook the peer's presence
+            return
 
     async def send(self, datagram: bytes) -> None:
         if self._closed:
@@ -134,11 +174,21 @@ class RelayTransport(MediaTransport):
         await self._channel.send(datagram)
         self._counter.sent(len(datagram))
 
+    async def _send_control(self, datagram: bytes) -> None:
+        """A presence datagram: path control, like a connectivity check, so not in the counters."""
+        await self._channel.send(datagram)
+
     async def recv(self) -> bytes:
         while True:
             if self._closed:
                 raise TransportClosed("relay transport is closed")
-            datagram = await self._channel.recv()
+            datagram = self._early.pop(0) if self._early else await self._channel.recv()
+            if datagram == _PRESENCE:
+                # the peer is still waiting for us: answer, so it starts its media
+                await self._send_control(_PRESENCE_ACK)
+                continue
+            if datagram == _PRESENCE_ACK:
+                continue
             if len(datagram) <= MAX_DATAGRAM_SIZE:
                 self._counter.received(len(datagram))
                 return datagram

@@ -1,5 +1,6 @@
-"""Two Linux network namespaces that reach this host but not each other: the direct path of a
-call between them is really blocked, while both still reach a server on the host.
+"""Shared fixtures. ``namespace_pair``: two Linux network namespaces that reach this host but not
+each other, so the direct path of a call between them is really blocked while both still reach a
+server on the host (used by tests/client/media and tests/e2e).
 
 ::
 
@@ -21,8 +22,8 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -76,8 +77,14 @@ def _run(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True)
 
 
+@pytest.fixture
+def namespace_pair() -> Callable[..., AbstractContextManager[tuple[Namespace, Namespace]]]:
+    """``with namespace_pair(subnet=201) as (a, b): ...`` (skips the test when namespaces are unavailable)."""
+    return _namespace_pair
+
+
 @contextmanager
-def namespace_pair(subnet: int = 201) -> Iterator[tuple[Namespace, Namespace]]:
+def _namespace_pair(subnet: int = 201) -> Iterator[tuple[Namespace, Namespace]]:
     """Create the two namespaces (deleted afterwards), or skip the test with the reason."""
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
