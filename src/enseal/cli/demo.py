@@ -118,9 +118,12 @@ class Demo:
             plaintext_tap=self.sent_frames.append if user == "alice" else None,
         )
 
-    async def call(self, caller: str, callee: str, *, direct: bool, feature: str) -> tuple[Any, Any, Any, Any]:
-        """Run a call between two of the demo's users, asking for ``feature`` once media flows;
-        returns both outcomes, the client's refusal (or None) and the server's answer."""
+    async def call(
+        self, caller: str, callee: str, *, direct: bool, feature: str | None, accept: bool = True
+    ) -> tuple[Any, Any, Any, Any]:
+        """Run a call between two of the demo's users, asking for ``feature`` once media flows
+        (the callee declines if not ``accept``); returns both outcomes, the client's refusal (or
+        None) and the server's answer."""
         from enseal.client.call_driver import answer_call, check_feature, place_call
         from enseal.client.errors import CallRefused, ServerRefused
 
@@ -146,12 +149,14 @@ class Demo:
                 elif kind == "MediaConnected" and user == caller:
                     path = "peer to peer (UDP)" if event.path.value == "direct" else "through the server's relay"
                     self.say(f"media connected {path}")
-                    tasks.append(asyncio.create_task(ask(event.call_id)))
+                    if feature is not None:
+                        tasks.append(asyncio.create_task(ask(event.call_id)))
 
             return show
 
         async def ask(call_id: str) -> None:
             """The client's own answer, then the server's (asked anyway, to show it enforces too)."""
+            assert feature is not None
             try:
                 check_feature(feature, encryption[0] if encryption else None)
                 feature_answer.append(None)
@@ -165,7 +170,9 @@ class Demo:
         async def answer() -> Any:
             invite = await self.sessions[callee].signalling.next_invite()
             env = self.sessions[callee].call_environment()
-            return await answer_call(env, invite, self.media(callee, direct=direct), progress=progress(callee))
+            return await answer_call(
+                env, invite, self.media(callee, direct=direct), progress=progress(callee), accept=accept
+            )
 
         answering = asyncio.create_task(answer())
         env = self.sessions[caller].call_environment()
@@ -186,6 +193,8 @@ class Demo:
         await asyncio.gather(*tasks)
         if len(shown) == 2:
             self.check(shown[0] == shown[1], "both screens show the same security code")
+        if feature is None:
+            return placed, answered, None, None
         if len(feature_answer) != 2:
             raise StepFailed(f"the {feature} request was not answered during the call")
         return placed, answered, feature_answer[0], feature_answer[1]
@@ -243,6 +252,7 @@ class Demo:
         self.check(True, "three devices enrolled with one-time codes, KeyPackages published, events connected")
 
     async def e2ee_refused(self) -> None:
+        from enseal.signalling import CallEncryption
         from enseal.wire.policy import CallDecisionBody, CallDecisionRequest
 
         await self.accounts["alice"].set_e2ee_calls(True)
@@ -257,6 +267,15 @@ class Demo:
             self.check(
                 decision.encryption == "standard", f"E2EE is refused for {me} -> {other} while bob has not opted in"
             )
+        self.say("alice calls bob anyway: the call rings as standard encryption, with the reason, on both sides")
+        placed, answered, _, _ = await self.call("alice", "bob", direct=True, feature=None, accept=False)
+        self.say(f"bob's answer: {placed.end_reason.value.replace('_', ' ') if placed.end_reason else 'none'}")
+        self.check(
+            placed.encryption is answered.encryption is CallEncryption.STANDARD
+            and placed.reasons != () and answered.reasons != (),
+            "both devices labelled the call standard encryption and showed why",
+        )
+        self.check(placed.security_code is None and answered.security_code is None, "no security code was shown")
 
     async def e2ee_call(self) -> None:
         from enseal.media import AUDIO_MATCH_THRESHOLD, audio_similarity
