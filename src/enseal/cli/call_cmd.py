@@ -44,7 +44,14 @@ def label(encryption: Any) -> str:
 
 
 def show_progress(event: Any, *, qr: bool = False) -> None:
-    from enseal.client.call_driver import Answered, Ended, MediaConnected, Ringing, SecurityCodeReady
+    from enseal.client.call_driver import (
+        Answered,
+        Ended,
+        MediaConnected,
+        RecorderNotice,
+        Ringing,
+        SecurityCodeReady,
+    )
 
     match event:
         case Ringing():
@@ -62,6 +69,10 @@ def show_progress(event: Any, *, qr: bool = False) -> None:
         case MediaConnected():
             path = "peer to peer (direct UDP)" if event.path.value == "direct" else "through the server's relay"
             console.print(f"Media connected {path}. [dim](call {event.call_id})[/dim]", markup=True)
+        case RecorderNotice(present=True):
+            console.print("[yellow]The service's recorder joined the call[/yellow]: media now goes through the relay.")
+        case RecorderNotice(present=False):
+            console.print("The service's recorder left the call.")
         case Ended():
             by = "the other side" if event.by_peer else "you"
             console.print(f"Call ended: {event.reason.value.replace('_', ' ')} ({by}).")

@@ -146,6 +146,8 @@ class Demo:
                 elif kind == "SecurityCodeReady":
                     shown.append(str(event.code))
                     self.say(f"{user}'s screen shows security code [bold cyan]{event.code}[/bold cyan]")
+                elif kind == "RecorderNotice" and event.present:
+                    self.say(f"{user}'s screen shows: the service's recorder joined (media moves to the relay)")
                 elif kind == "MediaConnected" and user == caller:
                     path = "peer to peer (UDP)" if event.path.value == "direct" else "through the server's relay"
                     self.say(f"media connected {path}")
@@ -322,6 +324,7 @@ class Demo:
     async def recording(self) -> None:
         from enseal.client.errors import ServerRefused
         from enseal.signalling import CallEncryption
+        from enseal.wire.calls import RecordingList
 
         refusal, server_said = self.e2ee_refusal
         self.check(
@@ -332,8 +335,8 @@ class Demo:
             isinstance(server_said, ServerRefused) and server_said.code == "policy_denied",
             f"and the server refused it too: {str(server_said).splitlines()[0]}",
         )
-        self.say("carol has not opted in: alice calls carol with standard encryption, through the relay")
-        placed, answered, refusal, allowed = await self.call("alice", "carol", direct=False, feature="recording")
+        self.say("carol has not opted in: alice calls carol with standard encryption, and asks to record")
+        placed, answered, refusal, allowed = await self.call("alice", "carol", direct=True, feature="recording")
         self.check(
             placed.encryption is answered.encryption is CallEncryption.STANDARD,
             "the call is labelled standard encryption on both sides",
@@ -342,6 +345,22 @@ class Demo:
             refusal is None and not isinstance(allowed, Exception) and allowed.allowed,
             f"recording allowed: the {getattr(allowed, 'service_role', None) or 'recorder'} joins, visibly",
         )
+        switched = [o.stats.transport.path_switches for o in (placed, answered) if o.stats is not None]
+        self.check(switched == [1, 1], "both devices moved the call from peer to peer to the relay, for the recorder")
+        api = self.accounts["alice"].api
+        listed = await api.call("GET", f"/v1/calls/{placed.call_id}/recordings", RecordingList)
+        self.check(len(listed.recordings) == 1 and listed.recordings[0].frames > 0,
+                   f"the recorder stored {listed.recordings[0].frames if listed.recordings else 0} frames, "
+                   "sealed at rest")
+        wav = await api.request("GET", f"/v1/recordings/{listed.recordings[0].recording_id}", params={"format": "wav"})
+        (self.folder / "recording.wav").write_bytes(wav.content)
+        if self.speech is not None:
+            from enseal.media import AUDIO_MATCH_THRESHOLD, audio_similarity
+
+            sent = _pcm(self.speech)
+            recorded = audio_similarity(sent, _pcm(self.folder / "recording.wav"), max_lag=len(sent))
+            self.check(recorded >= AUDIO_MATCH_THRESHOLD,
+                       f"the recording holds alice's speech: similarity {recorded:.3f} >= {AUDIO_MATCH_THRESHOLD}")
 
     async def scan(self) -> None:
         root = self.server.data_dir.root

@@ -130,7 +130,15 @@ class Ended:
     by_peer: bool
 
 
-CallProgress = Ringing | Answered | SecurityCodeReady | MediaConnected | Ended
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecorderNotice:
+    """The service's recorder joined (``present``) or left the call: everyone sees it. Media moves
+    to the relay while it is there (the recorder only sees the relay path)."""
+
+    present: bool
+
+
+CallProgress = Ringing | Answered | SecurityCodeReady | MediaConnected | RecorderNotice | Ended
 Progress = Callable[[CallProgress], None]
 
 
@@ -407,6 +415,16 @@ async def _run_media(
         video_sink=video_sink,
     )
     path = transport.path
+    moves: set[asyncio.Task[None]] = set()
+
+    def on_recorder(present: bool) -> None:
+        progress(RecorderNotice(present=present))
+        if present:
+            move = asyncio.ensure_future(transport.move_to_relay())
+            moves.add(move)
+            move.add_done_callback(moves.discard)
+
+    env.signalling.watch_recorder(call.call_id, on_recorder)
     try:
         if call.state is CallState.CONNECTING:
             await driver.send(call.media_up(driver.now()))
@@ -429,6 +447,10 @@ async def _run_media(
                 raise
             stats = session.stats  # the server closed the relay because the call ended: expected
     finally:
+        for move in list(moves):
+            move.cancel()
+            with contextlib.suppress(asyncio.CancelledError, EnsealError):
+                await move
         for sink in (audio_sink, video_sink):
             if sink is not None:
                 sink.close()

@@ -47,7 +47,24 @@ class CallSignalling:
         self._send = send
         self._calls: dict[str, asyncio.Queue[SignalEnvelope]] = {}
         self._invites: asyncio.Queue[SignalEnvelope] = asyncio.Queue(MAX_WAITING_INVITES)
+        self._recorder_watchers: dict[str, Callable[[bool], None]] = {}
+        self._recorders: dict[str, bool] = {}
         self.dropped = 0
+
+    def recorder_notice(self, call_id: str, present: bool) -> None:
+        """The server says a recorder joined (or left) ``call_id`` (event ``call.recorder``)."""
+        if call_id not in self._calls:
+            return
+        self._recorders[call_id] = present
+        watcher = self._recorder_watchers.get(call_id)
+        if watcher is not None:
+            watcher(present)
+
+    def watch_recorder(self, call_id: str, watcher: Callable[[bool], None]) -> None:
+        """Call ``watcher(present)`` on each recorder notice of ``call_id`` (now, if one came)."""
+        self._recorder_watchers[call_id] = watcher
+        if call_id in self._recorders:
+            watcher(self._recorders[call_id])
 
     async def send(self, message: CallMessage) -> None:
         await self._send(message)
@@ -63,6 +80,8 @@ class CallSignalling:
 
     def close(self, call_id: str) -> None:
         self._calls.pop(call_id, None)
+        self._recorder_watchers.pop(call_id, None)
+        self._recorders.pop(call_id, None)
 
     def deliver(self, envelope: SignalEnvelope) -> None:
         call_id = envelope.message.call_id

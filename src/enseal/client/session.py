@@ -271,13 +271,32 @@ class DeviceSession:
             if user != me and not claimed:
                 raise ConversationError(f"{user} has no device that can receive messages yet")
             key_packages += [c.key_package for c in claimed]
-        await self.api.request(
-            "POST", "/v1/groups", body=CreateGroupRequest(kind="chat", group_info=group.group_info(), users=everyone)
-        )
+        try:
+            await self.api.request(
+                "POST",
+                "/v1/groups",
+                body=CreateGroupRequest(kind="chat", group_info=group.group_info(), users=everyone, one_per_users=True),
+            )
+        except ServerRefused as exc:
+            if exc.code != "already_exists":
+                raise
+            # The other side created this conversation at the same moment: use theirs (its Welcome
+            # is on its way; if not, this user is on its access list and joins it directly).
+            return await self._existing_conversation(set(users))
         output = self.conversations.add_devices(group, key_packages, now=int(time.time()), rng=self.account.rng)
         if not await self._post_commit(group, output.commit, output.group_info, output.welcome):
             raise ConversationError("the new conversation's first commit was refused")
         return group
+
+    async def _existing_conversation(self, users: set[str]) -> Group:
+        await self.sync()
+        group_id = self.conversations.find(users)
+        if group_id is None:
+            await self.join_own_groups()
+            group_id = self.conversations.find(users)
+        if group_id is None:
+            raise ConversationError("the conversation exists on the server but this device cannot join it yet")
+        return self.conversations.load(group_id)
 
     async def join_own_groups(self) -> list[ConversationJoined]:
         """Join, by external commit, the chat groups this user is in but this device is not."""
@@ -441,6 +460,8 @@ class DeviceSession:
                 await websocket.send(json.dumps({"v": 1, "type": "ack", "ref": str(self._cursor)}))
             self._server_last_seq = max(self._server_last_seq, envelope.mailbox_seq)
             self._check_caught_up()
+        elif kind == "call.recorder":
+            self.signalling.recorder_notice(str(data.get("call_id", "")), bool(data.get("present")))
         elif kind.startswith("call.") and "message" in data:
             self._on_call_event(data)
         elif kind == "key_packages.low":

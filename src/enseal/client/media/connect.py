@@ -96,6 +96,14 @@ class CallMediaTransport(MediaTransport):
             self._switches += 1
             await failed.close()
 
+    async def move_to_relay(self) -> None:
+        """Carry the call through the relay from now on (a recorder joined: it only sees the
+        relay path). No-op if already there; the peer, told the same, meets us there, or follows
+        when its consent checks on the closed direct path fail."""
+        if self._closed or self._active is self._relay:
+            return
+        await self._fall_back(self._active)
+
     async def send(self, datagram: bytes) -> None:
         if self._closed:
             raise TransportClosed("call media transport is closed")
