@@ -1,14 +1,16 @@
-"""Parameters of the NIST prime curves used by ECDSA and DHKEM (SEC 2, FIPS 186-5).
+"""Parameters and key encodings of the curves used by the MLS signature schemes and DHKEMs.
 
-Only the group orders and encoding sizes live here: they bound the rejection sampling of
-DeriveKeyPair (RFC 9180 section 7.1.3) and the generation of signing keys.
+The NIST prime curves' group orders and encoding sizes (SEC 2, FIPS 186-5) bound the rejection
+sampling of DeriveKeyPair (RFC 9180 section 7.1.3) and the generation of signing keys; their keys
+are big-endian scalars and uncompressed points. Edwards and Montgomery keys are raw bytes.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, x448, x25519
 
 
 class NistCurve(Enum):
@@ -35,6 +37,20 @@ class NistCurve(Enum):
     def private_key(self, scalar: int) -> ec.EllipticCurvePrivateKey:
         return ec.derive_private_key(scalar, _PYCA[self]())
 
+    def private_key_from_bytes(self, raw: bytes) -> ec.EllipticCurvePrivateKey:
+        """A big-endian scalar of at most ``scalar_size`` bytes (some implementations drop
+        leading zeros); ValueError if it is not a valid scalar."""
+        if not 0 < len(raw) <= self.scalar_size:
+            raise ValueError(f"{self.label} scalar must be 1..{self.scalar_size} bytes")
+        return ec.derive_private_key(int.from_bytes(raw, "big"), _PYCA[self]())
+
+    def public_key(self, data: bytes) -> ec.EllipticCurvePublicKey:
+        """An uncompressed point (RFC 8446 UncompressedPointRepresentation) on this curve;
+        ValueError otherwise."""
+        if len(data) != self.point_size or data[:1] != b"\x04":
+            raise ValueError(f"not an uncompressed {self.label} point")
+        return ec.EllipticCurvePublicKey.from_encoded_point(_PYCA[self](), data)
+
     def scalar_from_candidate(self, candidate: bytes) -> int | None:
         """Masked candidate as an integer if it is a valid scalar (0 < sk < order), else None."""
         value = int.from_bytes(bytes((candidate[0] & self.mask,)) + candidate[1:], "big")
@@ -46,3 +62,14 @@ _PYCA: dict[NistCurve, type[ec.EllipticCurve]] = {
     NistCurve.P384: ec.SECP384R1,
     NistCurve.P521: ec.SECP521R1,
 }
+
+
+def public_key_bytes(
+    key: ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+    | x25519.X25519PrivateKey | x448.X448PrivateKey,
+) -> bytes:
+    """The public key of ``key`` as MLS and HPKE encode it: an uncompressed point for the NIST
+    curves, the raw key for the Edwards and Montgomery curves."""
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

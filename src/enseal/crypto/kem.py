@@ -11,10 +11,9 @@ from enum import Enum
 from functools import lru_cache
 from typing import NoReturn
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 
-from enseal.crypto.curves import NistCurve
+from enseal.crypto.curves import NistCurve, public_key_bytes
 from enseal.crypto.hashing import HashAlgorithm
 from enseal.crypto.secret import Secret
 from enseal.errors import CryptoError, KeyDerivationError, LocalProtocolError
@@ -24,11 +23,6 @@ PUBLIC_KEY_CACHE_SIZE = 4096
 """Bound on parsed HPKE public keys kept for reuse (encryption to a copath resolution)."""
 DERIVE_KEY_PAIR_MAX_TRIES = 256
 """RFC 9180 section 7.1.3: "if counter > 255: raise DeriveKeyPairError"."""
-
-_RAW = serialization.Encoding.Raw
-_RAW_PUB = serialization.PublicFormat.Raw
-_X962 = serialization.Encoding.X962
-_UNCOMPRESSED = serialization.PublicFormat.UncompressedPoint
 
 
 class DhKem(Enum):
@@ -129,9 +123,7 @@ def _load_public(kem: DhKem, data: bytes) -> _PublicKey:
         if kem is DhKem.X448:
             return x448.X448PublicKey.from_public_bytes(data)
         assert kem.curve is not None
-        if data[:1] != b"\x04":
-            raise ValueError("not an uncompressed point")
-        return ec.EllipticCurvePublicKey.from_encoded_point(kem.curve.pyca(), data)
+        return kem.curve.public_key(data)
     except ValueError as exc:
         raise CryptoError(f"{kem.label}: invalid public key") from exc
 
@@ -145,19 +137,11 @@ class HpkePrivateKey:
         self.kem = kem
         self._key = key
         self._raw = raw
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            self.public_key = key.public_key().public_bytes(_X962, _UNCOMPRESSED)
-        else:
-            self.public_key = key.public_key().public_bytes(_RAW, _RAW_PUB)
+        self.public_key = public_key_bytes(key)
 
     @classmethod
     def from_bytes(cls, kem: DhKem, raw: bytes) -> HpkePrivateKey:
         """DeserializePrivateKey (RFC 9180 section 7.1.2)."""
-        if kem.curve is not None and 0 < len(raw) < kem.private_key_size:
-            # Some implementations serialize NIST scalars without leading zeros.
-            raw = raw.rjust(kem.private_key_size, b"\x00")
-        if len(raw) != kem.private_key_size:
-            raise CryptoError(f"{kem.label}: private key must be {kem.private_key_size} bytes")
         try:
             key: _PrivateKey
             if kem is DhKem.X25519:
@@ -166,7 +150,8 @@ class HpkePrivateKey:
                 key = x448.X448PrivateKey.from_private_bytes(raw)
             else:
                 assert kem.curve is not None
-                key = kem.curve.private_key(int.from_bytes(raw, "big"))
+                key = kem.curve.private_key_from_bytes(raw)
+                raw = raw.rjust(kem.private_key_size, b"\x00")
         except ValueError as exc:
             raise CryptoError(f"{kem.label}: invalid private key") from exc
         return cls(kem, key, bytes(raw))

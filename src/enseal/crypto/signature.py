@@ -12,21 +12,15 @@ from functools import lru_cache
 from typing import NoReturn
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 
-from enseal.crypto.curves import NistCurve
+from enseal.crypto.curves import NistCurve, public_key_bytes
 from enseal.crypto.hashing import HashAlgorithm
 from enseal.crypto.secret import Secret
 from enseal.errors import CryptoError, LocalProtocolError, SignatureError
 
 PUBLIC_KEY_CACHE_SIZE = 4096
 """Bound on parsed verification keys kept for reuse (one group of 1,000 needs 1,000)."""
-
-_RAW = serialization.Encoding.Raw
-_RAW_PUB = serialization.PublicFormat.Raw
-_X962 = serialization.Encoding.X962
-_UNCOMPRESSED = serialization.PublicFormat.UncompressedPoint
 
 
 class SignatureScheme(Enum):
@@ -85,9 +79,7 @@ def _load_public(scheme: SignatureScheme, data: bytes) -> _PublicKey:
         if scheme is SignatureScheme.ED448:
             return ed448.Ed448PublicKey.from_public_bytes(data)
         assert scheme.curve is not None
-        if len(data) != scheme.curve.point_size or data[:1] != b"\x04":
-            raise ValueError("not an uncompressed point of the right size")
-        return ec.EllipticCurvePublicKey.from_encoded_point(scheme.curve.pyca(), data)
+        return scheme.curve.public_key(data)
     except ValueError as exc:
         raise CryptoError(f"{scheme.label}: invalid public key") from exc
 
@@ -101,18 +93,13 @@ class SignaturePrivateKey:
         self.scheme = scheme
         self._key = key
         self._raw = raw
-        if isinstance(key, ec.EllipticCurvePrivateKey):
-            self._public = key.public_key().public_bytes(_X962, _UNCOMPRESSED)
-        else:
-            self._public = key.public_key().public_bytes(_RAW, _RAW_PUB)
+        self._public = public_key_bytes(key)
 
     @classmethod
     def from_bytes(cls, scheme: SignatureScheme, raw: bytes) -> SignaturePrivateKey:
-        """Load a private key in the MLS encoding (raw EdDSA key or big-endian ECDSA scalar)."""
-        if scheme.curve is not None and 0 < len(raw) < scheme.private_key_size:
-            # Some implementations serialize ECDSA scalars without leading zeros.
-            raw = raw.rjust(scheme.private_key_size, b"\x00")
-        if len(raw) != scheme.private_key_size:
+        """Load a private key in the MLS encoding (raw EdDSA key or big-endian ECDSA scalar,
+        leading zeros optional)."""
+        if len(raw) != scheme.private_key_size and (scheme.curve is None or not 0 < len(raw) < scheme.private_key_size):
             raise LocalProtocolError(f"{scheme.label} private key must be {scheme.private_key_size} bytes")
         try:
             key: _PrivateKey
@@ -122,7 +109,8 @@ class SignaturePrivateKey:
                 key = ed448.Ed448PrivateKey.from_private_bytes(raw)
             else:
                 assert scheme.curve is not None
-                key = scheme.curve.private_key(int.from_bytes(raw, "big"))
+                key = scheme.curve.private_key_from_bytes(raw)
+                raw = raw.rjust(scheme.private_key_size, b"\x00")
         except ValueError as exc:
             raise CryptoError(f"{scheme.label}: invalid private key") from exc
         return cls(scheme, key, bytes(raw))
