@@ -22,14 +22,16 @@ from enseal.errors import (
     WrongEpochError,
 )
 from enseal.mls import message_protection as mp
-from enseal.mls.code_points import ResumptionPSKUsage, WireFormat
+from enseal.mls.code_points import ExtensionType, ResumptionPSKUsage, WireFormat
 from enseal.mls.commit import Commit
+from enseal.mls.extensions import ExternalPub, make_extension
 from enseal.mls.framing import (
     FramedContentAuthData,
     MLSMessage,
     PublicMessage,
 )
 from enseal.mls.group import Group, GroupStatus
+from enseal.mls.group_info import GroupInfo
 from enseal.mls.key_package_bundle import KeyPackageBundle
 from enseal.mls.proposals import (
     Add,
@@ -190,7 +192,8 @@ def test_external_join_needs_external_pub_and_a_valid_group_info() -> None:
             now=NOW,
         )
     info = deserialize(MLSMessage, alice.group.group_info()).body
-    tampered = serialize(MLSMessage(body=replace(info, signature=flip(info.signature))))  # type: ignore[type-var]
+    assert isinstance(info, GroupInfo)
+    tampered = serialize(MLSMessage(body=replace(info, signature=flip(info.signature))))
     with pytest.raises(SignatureError, match=r"§12\.4\.3: GroupInfo signature invalid"):
         Group.join_external(tampered, signer=dave.signer, credential=dave.credential, rng=dave.rng, now=NOW)
     with pytest.raises(ValidationError, match=r"§12\.4\.3\.3: no ratchet tree in the GroupInfo"):
@@ -201,6 +204,16 @@ def test_external_join_needs_external_pub_and_a_valid_group_info() -> None:
             rng=dave.rng,
             now=NOW,
         )
+    # external_pub must be a KEM public key of the suite (a 31-byte "X25519 key" is not).
+    extensions = tuple(
+        make_extension(ExternalPub(external_pub=bytes(31))) if e.extension_type == ExtensionType.EXTERNAL_PUB else e
+        for e in info.extensions
+    )
+    bad_pub = GroupInfo.sign(alice.suite, alice.signer, group_context=info.group_context, extensions=extensions,
+                             confirmation_tag=info.confirmation_tag, signer=info.signer)
+    with pytest.raises(ValidationError, match=r"§12\.4\.3\.2: external_pub is not a key of the cipher suite"):
+        Group.join_external(serialize(MLSMessage(body=bad_pub)), signer=dave.signer, credential=dave.credential,
+                            rng=dave.rng, now=NOW)
     with pytest.raises(ValidationError, match=r"§12\.4\.3\.2: no earlier leaf of this client to resync"):
         Group.join_external(
             alice.group.group_info(), signer=dave.signer, credential=dave.credential, rng=dave.rng, now=NOW, resync=True

@@ -81,7 +81,7 @@ def _load_public(scheme: SignatureScheme, data: bytes) -> _PublicKey:
         assert scheme.curve is not None
         return scheme.curve.public_key(data)
     except ValueError as exc:
-        raise CryptoError(f"{scheme.label}: invalid public key") from exc
+        raise CryptoError(f"{scheme.label}: invalid public key ({exc})") from exc
 
 
 class SignaturePrivateKey:

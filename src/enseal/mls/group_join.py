@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from enseal.crypto import RandomSource, SignaturePrivateKey, cipher_suite
-from enseal.errors import ValidationError
+from enseal.errors import CryptoError, ValidationError
 from enseal.mls import key_schedule as ks
 from enseal.mls import message_protection as mp
 from enseal.mls import transcript
@@ -203,6 +203,10 @@ def join_by_external_commit(
     external_pub = find_extension(group_info.extensions, ExternalPub)
     if external_pub is None:
         raise ValidationError("RFC 9420 §12.4.3.2: GroupInfo has no external_pub")
+    try:
+        suite.kem.check_public_key(external_pub.external_pub)
+    except CryptoError as exc:
+        raise ValidationError("RFC 9420 §12.4.3.2: external_pub is not a key of the cipher suite", str(exc)) from exc
     public = PublicEpoch.of(suite, group_info.group_context, tree, group_info.confirmation_tag)
     kem_output, init_secret = ks.external_init_sender(suite, external_pub.external_pub, rng)
     proposals: list[Proposal] = [ExternalInit(kem_output=kem_output)]

@@ -267,11 +267,12 @@ def check_leaf_keys(leaf: LeafNode, suite: CipherSuite) -> None:
     try:
         suite.kem.check_public_key(leaf.encryption_key)
     except CryptoError as exc:
-        raise ValidationError("RFC 9420 §10: leaf encryption_key is not a key of the cipher suite") from exc
+        raise ValidationError("RFC 9420 §10: leaf encryption_key is not a key of the cipher suite", str(exc)) from exc
     try:
         suite.signature.check_public_key(leaf.signature_key)
     except CryptoError as exc:
-        raise ValidationError("RFC 9420 §10: leaf signature_key is not a key of the cipher suite") from exc
+        # Section 5.1.1: an ECDSA key "is represented as an encoded UncompressedPointRepresentation".
+        raise ValidationError("RFC 9420 §10: leaf signature_key is not a key of the cipher suite", str(exc)) from exc
 
 
 def check_leaf_capabilities(leaf: LeafNode) -> None:
