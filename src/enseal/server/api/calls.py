@@ -182,12 +182,16 @@ async def relay(websocket: WebSocket, call_id: str) -> None:
     if side is None or side not in SIDES:
         await websocket.close(code=CLOSE_POLICY)
         return
-    await websocket.accept()
     if state.relay.full():
+        await websocket.accept()
         await websocket.close(code=CLOSE_TRY_AGAIN)
         return
+    # Take this side's place (and its subscription on the relay bus) before completing the
+    # handshake: once a device sees its relay connection open, what the other side sends from
+    # then on reaches it, even when the other side is connected to another node.
     connection = await state.relay.open(call_id, side)
     try:
+        await websocket.accept()
         if recording_id is not None:
             await state.relay.ensure_recorder(call_id, recording_id)
         await _relay_pump(websocket, state.relay, connection)
