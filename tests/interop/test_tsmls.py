@@ -354,3 +354,4 @@ def test_server_public_view_follows_a_mixed_group(tsmls: MakePeer, suite: int) -
     assert view.to_bytes() == before
     follow(commit)
     assert view.epoch == peer.state().epoch
+
