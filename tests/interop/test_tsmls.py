@@ -16,7 +16,7 @@ from tests.interop.conftest import MakePeer
 from tests.interop.tsmls_peer import TsMlsPeer
 
 from enseal.crypto import SignaturePrivateKey, cipher_suite
-from enseal.errors import DecodeError, RemoteProtocolError, SignatureError, ValidationError
+from enseal.errors import DecodeError, LocalProtocolError, RemoteProtocolError, SignatureError, ValidationError
 from enseal.mls.credential import BasicCredential
 from enseal.mls.framing import MLSMessage, PublicMessage
 from enseal.mls.group import ApplicationMessage, Group, ProposalMessage, StagedCommit
@@ -25,6 +25,7 @@ from enseal.mls.key_package import KeyPackage
 from enseal.mls.key_package_bundle import KeyPackageBundle
 from enseal.mls.proposals import Add, Remove
 from enseal.mls.public_view import PublicCommit, PublicGroupView
+from enseal.mls.tree_nodes import RatchetTreeExtension
 from enseal.mls.wire import deserialize, serialize
 
 SUITES = [1, 2, 3, 4, 5, 6, 7]
@@ -258,6 +259,41 @@ def test_external_joins_both_ways(tsmls: MakePeer, suite: int) -> None:
     peer.process(commit)
     joiner.process(commit)
     assert_agree([py[0], frank], [peer, joiner])
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_branches_with_resumption_psks_both_ways(tsmls: MakePeer, suite: int) -> None:
+    """Section 11.3: a subgroup linked to the parent's epoch by a resumption PSK (usage branch)."""
+    py, peer = py_group_with(tsmls, suite, extra=1)
+    alice, bob = py
+    # Enseal branches alice + ts-mls into a subgroup; ts-mls joins with its parent state.
+    branch, output = alice.group.branch(group_id=b"py-branch", rng=os.urandom, now=now(),
+                                        key_packages=[key_package_of(peer.key_package("ts-bob"))])
+    assert output.welcome is not None
+    state = peer.join_branch(output.welcome)
+    assert state.epoch == 1 and state.epoch_authenticator == branch.epoch_authenticator
+    alice._group = branch
+    assert_agree([alice], [peer])
+    # ts-mls branches that subgroup again; its Welcome has no ratchet_tree, so the tree comes along.
+    welcome, tree_bytes, _ = peer.branch(b"ts-branch", [alice.key_package()], "ts-bob")
+    tree = deserialize(RatchetTreeExtension, tree_bytes).ratchet_tree
+    assert alice.bundle is not None
+    alice._group = Group.join(welcome, alice.bundle, now=now(), ratchet_tree=tree,
+                              resumption_sources={b"py-branch": branch})
+    assert_agree([alice], [peer])
+    assert bob.group.epoch == 1  # the parent group is untouched
+    # ts-mls lets a branch hold someone who was not in the group it branches from; section 11.3:
+    # "Each LeafNode in a new subgroup MUST match some LeafNode in the original group".
+    subgroup = alice.group
+    stranger = PyMember("py-stranger", suite)
+    welcome, tree_bytes, _ = peer.branch(b"ts-branch-2", [alice.key_package(), stranger.key_package()], "ts-bob")
+    tree = deserialize(RatchetTreeExtension, tree_bytes).ratchet_tree
+    with pytest.raises(ValidationError, match=r"§11\.3: a branch member is not a member of the old group"):
+        Group.join(welcome, alice.bundle, now=now(), ratchet_tree=tree, resumption_sources={b"ts-branch": subgroup})
+    # Enseal refuses to create such a branch in the first place.
+    with pytest.raises(LocalProtocolError, match=r"§11\.3: every member of a branch must be a member"):
+        subgroup.branch(group_id=b"py-branch-2", rng=os.urandom, now=now(),
+                        key_packages=[key_package_of(stranger.key_package())])
 
 
 # -- ts-mls as shipped: where it departs from RFC 9420, Enseal refuses with the rule -------------

@@ -90,6 +90,17 @@ class TsMlsPeer:
     def join(self, welcome: bytes) -> PeerState:
         return PeerState.of(self.call("join", welcome=welcome.hex()))
 
+    def branch(self, group_id: bytes, key_packages: Sequence[bytes], identity: str) -> tuple[bytes, bytes, PeerState]:
+        """A subgroup (section 11.3) with this peer and ``key_packages``: the Welcome and the
+        encoded ratchet tree (``optional<Node> ratchet_tree<V>``). The peer moves to it."""
+        reply = self.call("branch", group_id=group_id.hex(), key_packages=[kp.hex() for kp in key_packages],
+                          identity=identity)
+        return bytes.fromhex(reply["welcome"]), bytes.fromhex(reply["ratchet_tree"]), PeerState.of(reply)
+
+    def join_branch(self, welcome: bytes) -> PeerState:
+        """Join a branch of the current group with the last KeyPackage made; the peer moves to it."""
+        return PeerState.of(self.call("join_branch", welcome=welcome.hex()))
+
     def group_info(self) -> bytes:
         return bytes.fromhex(self.call("group_info")["group_info"])
 

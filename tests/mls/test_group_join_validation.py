@@ -321,10 +321,25 @@ def test_branch_welcome_checks() -> None:
     devices = make_group()
     alice, bob, carol = devices
     bob_bundle = bob.bundle()
-    # A branch that admits a client who is not in the old group.
+    # A branch that admits a client who is not in the old group: Group.branch refuses to make it...
     outsider = make_device("mallory").bundle()
-    _, output = alice.group.branch(
-        group_id=b"sub", key_packages=[bob_bundle.key_package, outsider.key_package], rng=alice.rng, now=NOW
+    with pytest.raises(LocalProtocolError, match=r"§11\.3: every member of a branch must be a member"):
+        alice.group.branch(
+            group_id=b"sub", key_packages=[bob_bundle.key_package, outsider.key_package], rng=alice.rng, now=NOW
+        )
+    # ...and a joiner refuses one made by hand (another implementation may not check).
+    handmade = Group.create(
+        alice.suite, group_id=b"sub", signer=alice.signer, credential=alice.credential, rng=alice.rng, now=NOW
+    )
+    branch_psk = ResumptionPSKID(usage=ResumptionPSKUsage.BRANCH, psk_group_id=alice.group.group_id,
+                                 psk_epoch=alice.group.epoch, psk_nonce=alice.rng(32))
+    output = handmade.commit(
+        rng=alice.rng,
+        now=NOW,
+        proposals=[Add(key_package=bob_bundle.key_package), Add(key_package=outsider.key_package),
+                   PreSharedKey(psk=branch_psk)],
+        psk_usages=frozenset({ResumptionPSKUsage.BRANCH}),
+        resumption_sources={alice.group.group_id: alice.group},
     )
     assert output.welcome is not None
     with pytest.raises(ValidationError, match=r"§11\.3: a branch member is not a member of the old group"):

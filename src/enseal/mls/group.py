@@ -74,6 +74,7 @@ from enseal.mls.proposal_list import (
     CachedProposal,
     ResolvedProposal,
     apply_proposals,
+    same_identity,
     validate_proposal,
 )
 from enseal.mls.proposals import (
@@ -969,6 +970,8 @@ class Group:
         signer: SignaturePrivateKey,
     ) -> tuple[Group, CommitOutput]:
         own = self.tree.member_leaf(self._own_leaf)
+        key_packages = list(key_packages)
+        self._check_resumed_membership(usage, [kp.leaf_node.credential for kp in key_packages])
         if signer.scheme is not suite.signature:
             raise LocalProtocolError(f"suite {suite.id} of the new group needs a signing key of its signature "
                                      f"scheme, not {signer.scheme.label}")
@@ -989,6 +992,17 @@ class Group:
                               psk_usages=frozenset({usage}), resumption_sources={self.group_id: self})
         group.merge_pending_commit()
         return group, output
+
+    def _check_resumed_membership(self, usage: ResumptionPSKUsage, invited: list[Credential]) -> None:
+        """Refuse a branch that every joiner must refuse: "Each LeafNode in a new subgroup MUST
+        match some LeafNode in the original group" (section 11.3). (A reinit may leave members
+        out for now, e.g. without their KeyPackages; its joiners decide, section 12.4.3.1.)"""
+        if usage is not ResumptionPSKUsage.BRANCH:
+            return
+        same = self._config.same_client or same_identity
+        current = [member.credential for member in self.members()]
+        if not all(any(same(o, n) for o in current) for n in invited):
+            raise LocalProtocolError("RFC 9420 §11.3: every member of a branch must be a member of this group")
 
 
 def _as_proposal_or_ref(item: ResolvedProposal) -> ProposalOrRef:

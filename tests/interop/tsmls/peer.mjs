@@ -8,6 +8,7 @@
 import { createInterface } from "node:readline";
 import {
   acceptAll,
+  branchGroup,
   createApplicationMessage,
   createCommit,
   createGroup,
@@ -22,6 +23,7 @@ import {
   getCiphersuiteImpl,
   joinGroup,
   joinGroupExternal,
+  joinGroupFromBranch,
   makePskIndex,
   mlsExporter,
   processMessage,
@@ -189,6 +191,19 @@ const ops = {
   async join({ welcome }) {
     const message = decode(welcome, ["mls_welcome"]);
     state = await joinGroup(message.welcome, keyPackage.publicPackage, keyPackage.privatePackage, emptyPskIndex, impl);
+    return summary();
+  },
+  async branch({ group_id, key_packages, identity }) {
+    const kp = await newKeyPackage(identity);
+    const members = key_packages.map((text) => decode(text, ["mls_key_package"]).keyPackage);
+    const result = await branchGroup(state, kp.publicPackage, kp.privatePackage, members, unhex(group_id), impl);
+    // ts-mls's branch Welcome carries no ratchet_tree extension: the tree goes alongside (section 12.4.3.3).
+    return { ...commitReply(result), ratchet_tree: hex(encodeWith(ratchetTreeEncoder)(state.ratchetTree)) };
+  },
+  async join_branch({ welcome }) {
+    const message = decode(welcome, ["mls_welcome"]);
+    state = await joinGroupFromBranch(state, message.welcome, keyPackage.publicPackage, keyPackage.privatePackage,
+      undefined, impl);
     return summary();
   },
   async group_info() {
