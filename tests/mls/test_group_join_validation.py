@@ -32,6 +32,7 @@ from enseal.mls.framing import (
 )
 from enseal.mls.group import Group, GroupStatus
 from enseal.mls.group_info import GroupInfo
+from enseal.mls.key_package import KeyPackage
 from enseal.mls.key_package_bundle import KeyPackageBundle
 from enseal.mls.proposals import (
     Add,
@@ -317,6 +318,22 @@ def test_welcome_with_a_psk_the_joiner_lacks() -> None:
 # -- sections 11.2, 11.3 and 12.4.3.1: branch and reinit Welcomes ------------------------------------------------
 
 
+def welcome_with_branch_psk(group: Group, parent: Device, key_packages: list[KeyPackage]) -> bytes:
+    """``group`` commits Adds of ``key_packages`` with a branch PSK of ``parent``'s group, made by
+    hand so that it can break the rules Group.branch keeps; the Welcome."""
+    psk = ResumptionPSKID(usage=ResumptionPSKUsage.BRANCH, psk_group_id=parent.group.group_id,
+                          psk_epoch=parent.group.epoch, psk_nonce=parent.rng(32))
+    output = group.commit(
+        rng=parent.rng,
+        now=NOW,
+        proposals=[*(Add(key_package=kp) for kp in key_packages), PreSharedKey(psk=psk)],
+        psk_usages=frozenset({ResumptionPSKUsage.BRANCH}),
+        resumption_sources={parent.group.group_id: parent.group},
+    )
+    assert output.welcome is not None
+    return output.welcome
+
+
 def test_branch_welcome_checks() -> None:
     devices = make_group()
     alice, bob, carol = devices
@@ -331,19 +348,9 @@ def test_branch_welcome_checks() -> None:
     handmade = Group.create(
         alice.suite, group_id=b"sub", signer=alice.signer, credential=alice.credential, rng=alice.rng, now=NOW
     )
-    branch_psk = ResumptionPSKID(usage=ResumptionPSKUsage.BRANCH, psk_group_id=alice.group.group_id,
-                                 psk_epoch=alice.group.epoch, psk_nonce=alice.rng(32))
-    output = handmade.commit(
-        rng=alice.rng,
-        now=NOW,
-        proposals=[Add(key_package=bob_bundle.key_package), Add(key_package=outsider.key_package),
-                   PreSharedKey(psk=branch_psk)],
-        psk_usages=frozenset({ResumptionPSKUsage.BRANCH}),
-        resumption_sources={alice.group.group_id: alice.group},
-    )
-    assert output.welcome is not None
+    welcome = welcome_with_branch_psk(handmade, alice, [bob_bundle.key_package, outsider.key_package])
     with pytest.raises(ValidationError, match=r"§11\.3: a branch member is not a member of the old group"):
-        Group.join(output.welcome, bob_bundle, now=NOW, resumption_sources={alice.group.group_id: bob.group})
+        Group.join(welcome, bob_bundle, now=NOW, resumption_sources={alice.group.group_id: bob.group})
     # Without the old group, the branch PSK is not available.
     _, output = alice.group.branch(group_id=b"sub", key_packages=[bob_bundle.key_package], rng=alice.rng, now=NOW)
     assert output.welcome is not None
@@ -351,52 +358,18 @@ def test_branch_welcome_checks() -> None:
         Group.join(output.welcome, bob_bundle, now=NOW)
     # A branch PSK in a Welcome to a later epoch of the new group.
     sub, _ = alice.group.branch(group_id=b"sub2", key_packages=[carol.bundle().key_package], rng=alice.rng, now=NOW)
-    late = sub.commit(
-        rng=alice.rng,
-        now=NOW,
-        proposals=[
-            Add(key_package=bob_bundle.key_package),
-            PreSharedKey(
-                psk=ResumptionPSKID(
-                    usage=ResumptionPSKUsage.BRANCH,
-                    psk_group_id=alice.group.group_id,
-                    psk_epoch=alice.group.epoch,
-                    psk_nonce=alice.rng(32),
-                )
-            ),
-        ],
-        psk_usages=frozenset({ResumptionPSKUsage.BRANCH}),
-        resumption_sources={alice.group.group_id: alice.group},
-    )
-    assert late.welcome is not None
+    late = welcome_with_branch_psk(sub, alice, [bob_bundle.key_package])
     with pytest.raises(ValidationError, match=r"§12\.4\.3\.1: a branch/reinit group starts at epoch 1"):
-        Group.join(late.welcome, bob_bundle, now=NOW, resumption_sources={alice.group.group_id: bob.group})
+        Group.join(late, bob_bundle, now=NOW, resumption_sources={alice.group.group_id: bob.group})
     # A branch into another cipher suite.
     suite3 = cipher_suite(3)
     other = Group.create(
         suite3, group_id=b"sub3", signer=alice.signer, credential=alice.credential, rng=alice.rng, now=NOW
     )
     bob3 = bob.bundle(suite3)
-    out3 = other.commit(
-        rng=alice.rng,
-        now=NOW,
-        proposals=[
-            Add(key_package=bob3.key_package),
-            PreSharedKey(
-                psk=ResumptionPSKID(
-                    usage=ResumptionPSKUsage.BRANCH,
-                    psk_group_id=alice.group.group_id,
-                    psk_epoch=alice.group.epoch,
-                    psk_nonce=alice.rng(32),
-                )
-            ),
-        ],
-        psk_usages=frozenset({ResumptionPSKUsage.BRANCH}),
-        resumption_sources={alice.group.group_id: alice.group},
-    )
-    assert out3.welcome is not None
+    welcome3 = welcome_with_branch_psk(other, alice, [bob3.key_package])
     with pytest.raises(ValidationError, match=r"§11\.3: a branch keeps the version and cipher suite"):
-        Group.join(out3.welcome, bob3, now=NOW, resumption_sources={alice.group.group_id: bob.group})
+        Group.join(welcome3, bob3, now=NOW, resumption_sources={alice.group.group_id: bob.group})
     # Two branch PSKs.
     twice = Group.create(
         alice.suite, group_id=b"sub4", signer=alice.signer, credential=alice.credential, rng=alice.rng, now=NOW
