@@ -522,9 +522,15 @@ async def place_call(
             raise
     finally:
         await driver.stop()
+    return _outcome(call, driver, group, path, stats)
+
+
+def _outcome(
+    call: Call, driver: CallDriver, group: CallGroup | None, path: PathKind | None, stats: MediaStats | None
+) -> CallOutcome:
     return CallOutcome(
         call_id=call.call_id,
-        peer=callee,
+        peer=driver.peer,
         encryption=call.encryption,
         reasons=driver.reasons,
         security_code=group.security_code if group is not None else None,
@@ -608,13 +614,4 @@ async def answer_call(
             raise
     finally:
         await driver.stop()
-    return CallOutcome(
-        call_id=call.call_id,
-        peer=caller,
-        encryption=call.encryption,
-        reasons=driver.reasons,
-        security_code=group.security_code if group is not None else None,
-        path=path,
-        stats=stats,
-        end_reason=call.end_reason,
-    )
+    return _outcome(call, driver, group, path, stats)
